@@ -1,0 +1,154 @@
+"""Render monitor configs into Airflow DAGs: one DAG per file in ``include/monitors/``.
+
+Parsing must stay cheap and must never let one model's broken file hide the others, so:
+- only the config schema is imported here; task bodies import the runner when they run;
+- each DAG is built with ``auto_register=False`` and validated before it is registered;
+- a file that fails (bad YAML, bad key, bad cron) becomes a placeholder DAG tagged
+  ``config-error`` whose docs carry the error and whose one task fails with it, so the broken
+  model is visible in the UI and alerts its owners when triggered, and every other model is fine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, get_parsing_context, task
+
+from modelwatch.config.loader import load_monitor, monitor_files
+from modelwatch.config.schema import MonitorConfig
+from modelwatch.errors import ConfigError
+from modelwatch.paths import monitors_dir
+
+CONFIG_ERROR_TAG = "config-error"
+
+
+def _doc(cfg: MonitorConfig, source: Path) -> str:
+    features = ", ".join(f.name for f in cfg.features)
+    return (
+        f"### Monitoring `{cfg.model.name}` ({cfg.model.task})\n\n{cfg.model.description}\n\n"
+        f"- config: `{source}`\n- window: {cfg.schedule.window} on `{cfg.schedule.cron}` (UTC)\n"
+        f"- owners: data {cfg.owners.data.team}, model {cfg.owners.model.team}, outcome "
+        f"{cfg.owners.outcome.team}, infra {cfg.owners.infra.team}\n- features: {features}\n\n"
+        "Results are in the warehouse tables `mw_metric` and `mw_alert`; each task log prints "
+        "its table of checks."
+    )
+
+
+def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
+    """One monitoring DAG: reference profile → window checks → alerts, keyed by data interval.
+
+    The chain is linear on purpose: the embedded DuckDB warehouse accepts one writer at a time,
+    and each step is one transaction over the window, so the order is also the commit order.
+    """
+    from modelwatch.airflow import tasks as impl  # light: the runner loads inside each task
+
+    start = datetime.combine(cfg.schedule.start_date, datetime.min.time(), tzinfo=UTC)
+    default_args = {
+        "owner": cfg.owners.model.team,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=20),
+    }
+    dag = DAG(
+        dag_id=cfg.dag_id,
+        schedule=CronDataIntervalTimetable(cfg.schedule.cron, timezone="UTC"),
+        start_date=start,
+        catchup=cfg.schedule.catchup,
+        max_active_runs=1,
+        default_args=default_args,
+        tags=["modelwatch", f"model:{cfg.model.name}", f"task:{cfg.model.task}"],
+        doc_md=_doc(cfg, source),
+        auto_register=False,
+    )
+    with dag:
+
+        @task(task_id="reference_profile")
+        def reference_profile(**context: Any) -> dict:
+            """Load the stored reference profile; compute it once per reference definition."""
+            return impl.reference_profile(cfg, context)
+
+        @task(task_id="window_checks")
+        def window_checks(**context: Any) -> dict:
+            """One scan of the window: data quality and drift against the profile."""
+            return impl.window_checks(cfg, context)
+
+        @task(task_id="record_alerts")
+        def record_alerts(**context: Any) -> dict:
+            """Turn threshold crossings into alerts routed to each layer's owner."""
+            return impl.record_alerts(cfg, context)
+
+        reference_profile() >> window_checks() >> record_alerts()
+    return dag
+
+
+def _placeholder_id(source: Path) -> str:
+    return "monitor_" + re.sub(r"[^A-Za-z0-9_]", "_", source.stem)
+
+
+def build_error_dag(source: Path, error: Exception) -> DAG:
+    """A visible stand-in for a monitor whose file is broken; its task fails with the error."""
+    message = str(error)
+    dag = DAG(
+        dag_id=_placeholder_id(source),
+        schedule=None,
+        start_date=datetime(2024, 1, 1, tzinfo=UTC),
+        tags=["modelwatch", CONFIG_ERROR_TAG],
+        doc_md=f"### Broken monitor config\n\n```\n{message}\n```\n\nFix the file and the DAG "
+        "comes back on the next parse.",
+        auto_register=False,
+    )
+    with dag:
+
+        @task(task_id="config_error", retries=0)
+        def config_error() -> None:
+            from airflow.exceptions import AirflowFailException
+
+            raise AirflowFailException(message)
+
+        config_error()
+    return dag
+
+
+def build_dags(directory: Path | None = None) -> dict[str, DAG]:
+    """Every monitor DAG of a folder, broken files as placeholders; never raises for one file."""
+    directory = directory or monitors_dir()
+    wanted = get_parsing_context().dag_id  # set when a worker re-parses to run one task
+    dags: dict[str, DAG] = {}
+    for source in monitor_files(directory):
+        if wanted and _placeholder_id(source) != wanted and not _may_define(source, wanted):
+            continue
+        try:
+            cfg = load_monitor(source)
+            dag = build_monitor_dag(cfg, source)
+            dag.validate()
+        except Exception as exc:  # any failure must stay this model's problem only
+            error = exc if isinstance(exc, ConfigError) else ConfigError(f"{source}: {exc}")
+            dag = build_error_dag(source, error)
+        if dag.dag_id in dags:
+            dag = build_error_dag(source, ConfigError(
+                f"{source}: model name gives dag_id {dag.dag_id!r}, already used by another "
+                "monitor file. Fix: give each model a unique `model.name`"))
+        dags[dag.dag_id] = dag
+    return dags
+
+
+def _may_define(source: Path, dag_id: str) -> bool:
+    """Cheap check whether a file could define ``dag_id`` (its model name is in the text)."""
+    return dag_id.removeprefix("monitor_") in source.read_text(errors="replace")
+
+
+def register_monitor_dags(namespace: MutableMapping[str, Any],
+                          directory: Path | None = None) -> list[str]:
+    """Put the DAGs into a DAG file's ``globals()`` (how the DagBag finds them)."""
+    dags = build_dags(directory)
+    dag_file = namespace.get("__file__")
+    for dag in dags.values():
+        if dag_file:  # built in this module, but the DAG file is what Airflow must re-parse
+            dag.fileloc = str(Path(dag_file).resolve())
+    namespace.update(dags)
+    return sorted(dags)

@@ -1,0 +1,140 @@
+"""The ``modelwatch`` command. It calls the same runner steps as the DAG tasks.
+
+Exit codes: 0 success, 1 unexpected failure, 2 invalid config, 3 warehouse unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+
+from modelwatch.errors import ConfigError, ModelwatchError, WarehouseUnavailable
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, EXIT_WAREHOUSE = 0, 1, 2, 3
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date/time: write e.g. 2026-09-21 or 2026-09-21T06:00"
+        ) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from modelwatch.config.loader import load_monitor
+
+    failed = 0
+    for path in args.paths:
+        try:
+            cfg = load_monitor(path)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: ok (model {cfg.model.name}, {len(cfg.features)} features, "
+              f"dag {cfg.dag_id})")
+    return EXIT_CONFIG if failed else EXIT_OK
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from modelwatch.config.loader import load_monitor
+    from modelwatch.runner import step_profile
+
+    cfg = load_monitor(args.config)
+    profile = step_profile(cfg, rebuild=args.rebuild)
+    data = profile.data
+    print(f"profile {profile.profile_key} for {cfg.model.name}: {data['rows']} reference rows, "
+          f"{data['rows_per_window']:.0f} per window, {len(data['numeric'])} numeric and "
+          f"{len(data['categorical'])} categorical columns")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from modelwatch.config.loader import load_monitor
+    from modelwatch.runner import Window, run_window
+    from modelwatch.summary import metrics_table
+
+    cfg = load_monitor(args.config)
+    end = args.end or args.start + cfg.schedule.window
+    window = Window(args.start, end)
+    result = run_window(cfg, window, run_id=args.run_id or f"cli__{window.start.isoformat()}")
+    if args.json:
+        print(json.dumps(result.to_json(), default=str, indent=2))
+    else:
+        print(f"{cfg.model.name} {window}")
+        print(metrics_table(result.metrics, only_flagged=args.only_flagged))
+        print(f"{len(result.alerts)} open alert(s)")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from modelwatch.demo.run import run_demo
+
+    return run_demo(rows_per_day=args.rows_per_day, first_day=args.first_day,
+                    last_day=args.last_day)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelwatch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check-config", help="validate monitor YAML files")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("profile", help="compute (once) and store the reference profile")
+    p.add_argument("config")
+    p.add_argument("--rebuild", action="store_true", help="recompute even if stored")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("run", help="run every check for one window, like the DAG does")
+    p.add_argument("config")
+    p.add_argument("--start", type=_parse_time, required=True, help="window start (UTC)")
+    p.add_argument("--end", type=_parse_time, help="window end (default: start + window)")
+    p.add_argument("--run-id", help="recorded with the metrics (default: cli__<start>)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--only-flagged", action="store_true", help="hide checks that are ok")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="seed the demo warehouse and monitor it through Airflow")
+    p.add_argument("--rows-per-day", type=int, default=20_000)
+    p.add_argument("--first-day", type=int, default=1, help="first scenario day to monitor")
+    p.add_argument("--last-day", type=int, default=45, help="last scenario day to monitor")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except WarehouseUnavailable as exc:
+        print(f"warehouse unavailable: {exc}. Fix: check the URL/connection and that the "
+              "server is up (or another process holds the DuckDB file)", file=sys.stderr)
+        return EXIT_WAREHOUSE
+    except ModelwatchError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def entry_point() -> None:
+    """Console script. Exits hard after flushing: duckdb 2.0's bindings print pages of
+    'nanobind: leaked instance' noise at interpreter shutdown, which is not a failure."""
+    import os
+
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,278 @@
+"""The monitor config schema. Every field carries a description; docs/config.md mirrors it.
+
+Validation is strict (``extra="forbid"``) so a misspelt key is an error, not a silently ignored
+setting. Secrets never live here: the warehouse is named by an Airflow connection id or by the
+name of an environment variable holding a SQLAlchemy URL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from modelwatch.config.durations import parse_duration
+from modelwatch.config.identifiers import check_identifier
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Identifier = Annotated[str, BeforeValidator(lambda v: check_identifier(str(v)))]
+TableName = Annotated[str, BeforeValidator(lambda v: check_identifier(str(v), qualified=True))]
+
+LAYERS = ("data", "model", "outcome", "infra")
+Severity = Literal["page", "notify", "log"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(Strict):
+    name: Identifier = Field(description="Model name as logged in the predictions table.")
+    task: Literal["binary", "multiclass", "regression", "ranking"] = Field(
+        description="Kind of model; decides which model and outcome checks apply."
+    )
+    description: str = Field("", description="Shown in the DAG docs.")
+
+
+class SeverityPolicy(Strict):
+    alert: Severity = Field("page", description="Severity of a check in status `alert`.")
+    warn: Severity = Field("notify", description="Severity of a check in status `warn`.")
+
+
+class Owner(Strict):
+    team: str = Field(description="Team that owns this layer, e.g. `data-eng`.")
+    slack_channel: str = Field(description="Slack channel for this layer's alerts, e.g. `#fraud-data`.")
+    severity: SeverityPolicy = Field(default_factory=SeverityPolicy, description="Status → tier.")
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if not (value.startswith("#") or value.startswith("C")):
+            raise ValueError(f"{value!r} is not a Slack channel: write '#name' or a channel id 'C…'")
+        return value
+
+
+class Owners(Strict):
+    data: Owner = Field(description="Schema, nulls, freshness, feature drift, skew.")
+    model: Owner = Field(description="Score distributions, slices, shadow comparison.")
+    outcome: Owner = Field(description="Realized and estimated performance, KPIs.")
+    infra: Owner = Field(description="Latency, errors, task failures.")
+
+
+class Warehouse(Strict):
+    conn_id: str | None = Field(None, description="Airflow connection id of the warehouse.")
+    url_env: str | None = Field(
+        None, description="Name of an env var holding a SQLAlchemy URL (never the URL itself)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Warehouse:
+        if self.conn_id and self.url_env:
+            raise ValueError("set either conn_id or url_env, not both")
+        return self
+
+    @field_validator("url_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and ("://" in value or not value.replace("_", "").isalnum()):
+            raise ValueError(
+                f"{value!r} looks like a URL, not an environment variable name: put the URL in an "
+                "env var (e.g. MODELWATCH_WAREHOUSE_URL) and name that variable here"
+            )
+        return value
+
+
+class Tables(Strict):
+    predictions: TableName = Field("predictions", description="Served predictions, one row per request.")
+    labels: TableName = Field("labels", description="Ground truth as it arrives.")
+    shadow_predictions: TableName = Field("shadow_predictions", description="Challenger's scores.")
+    offline_features: TableName = Field("offline_features", description="Offline feature store rows.")
+    kpis: TableName | None = Field(None, description="Optional business KPIs.")
+
+
+class Columns(Strict):
+    request_id: Identifier = Field("request_id", description="Unique request key.")
+    event_ts: Identifier = Field("event_ts", description="Event time, UTC.")
+    model_name: Identifier = Field("model_name", description="Model name column.")
+    model_version: Identifier = Field("model_version", description="Served version column.")
+    score: list[Identifier] = Field(
+        default_factory=lambda: ["score"],
+        description="Score column(s): one for binary/regression, one per class for multiclass.",
+    )
+    prediction: Identifier | None = Field("prediction", description="Served decision/class.")
+    latency_ms: Identifier | None = Field(None, description="Serving latency in ms, if logged.")
+    label: Identifier = Field("label", description="Label column in the labels table.")
+    label_ts: Identifier = Field("label_ts", description="When the label arrived.")
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _score_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class Feature(Strict):
+    name: Identifier = Field(description="Column name in the predictions table.")
+    kind: Literal["numeric", "categorical"] = Field(description="Decides the drift method.")
+    importance: float = Field(1.0, ge=0, description="Weight used by decision rules (0–1 typical).")
+
+
+class Schedule(Strict):
+    cron: str = Field("@daily", description="Cron expression or preset of the monitoring run.")
+    window: Duration = Field(timedelta(days=1), description="Length of the monitored window.")
+    start_date: date = Field(description="First data interval the DAG knows about.")
+    catchup: bool = Field(False, description="Run missed intervals when the DAG is unpaused.")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        presets = {"@hourly", "@daily", "@weekly", "@monthly"}
+        if value in presets or len(value.split()) == 5:
+            return value
+        raise ValueError(
+            f"{value!r} is not a cron expression: use 5 fields like '0 * * * *' "
+            f"or one of {sorted(presets)}"
+        )
+
+
+class LabelSpec(Strict):
+    delay: Duration = Field(timedelta(days=7), description="When a window's labels are mature.")
+
+
+class Reference(Strict):
+    start: datetime | None = Field(None, description="Reference window start (UTC).")
+    end: datetime | None = Field(None, description="Reference window end (UTC, exclusive).")
+    table: TableName | None = Field(None, description="Or a table holding the reference rows.")
+    model_version: str | None = Field(None, description="Version the profile belongs to.")
+
+    @model_validator(mode="after")
+    def _window_or_table(self) -> Reference:
+        if self.table is None and (self.start is None or self.end is None):
+            raise ValueError("give either `table`, or both `start` and `end`")
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+
+class ConstantThreshold(Strict):
+    """Fixed warn/alert levels: status is warn at or above `warn`, alert at or above `alert`."""
+
+    type: Literal["constant"] = "constant"
+    warn: float = Field(description="Value at or above which the check warns.")
+    alert: float = Field(description="Value at or above which the check alerts.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConstantThreshold:
+        if self.warn > self.alert:
+            raise ValueError(f"warn ({self.warn}) must not exceed alert ({self.alert})")
+        return self
+
+
+class ThresholdOverride(ConstantThreshold):
+    check: str = Field(description="Check the override applies to, e.g. `psi`.")
+    feature: str | None = Field(None, description="Feature it applies to (all when omitted).")
+
+
+def _default_thresholds() -> dict[str, ConstantThreshold]:
+    return {
+        "psi": ConstantThreshold(warn=0.1, alert=0.25),
+        "score_psi": ConstantThreshold(warn=0.1, alert=0.25),
+        "null_rate_increase": ConstantThreshold(warn=0.02, alert=0.05),
+        "row_count_change": ConstantThreshold(warn=0.3, alert=0.5),
+        "freshness_lag_hours": ConstantThreshold(warn=2, alert=6),
+    }
+
+
+class Thresholds(Strict):
+    defaults: dict[str, ConstantThreshold] = Field(
+        default_factory=_default_thresholds,
+        description="Per check name; merged over the built-in defaults.",
+    )
+    overrides: list[ThresholdOverride] = Field(
+        default_factory=list, description="Per check and feature exceptions."
+    )
+
+    @field_validator("defaults", mode="after")
+    @classmethod
+    def _merge_defaults(cls, value: dict[str, ConstantThreshold]) -> dict[str, ConstantThreshold]:
+        return {**_default_thresholds(), **value}
+
+    def for_check(self, check: str, feature: str | None = None) -> ConstantThreshold | None:
+        for override in self.overrides:
+            if override.check == check and override.feature in (None, feature):
+                return override
+        return self.defaults.get(check)
+
+
+class Condition(Strict):
+    signal: str = Field(description="Check name in mw_metric, e.g. `psi`.")
+    layer: Literal["data", "model", "outcome", "shadow", "system"] = Field("data")
+    status: Literal["warn", "alert"] = Field("alert", description="Minimum status that counts.")
+    min_features: int = Field(1, ge=1, description="How many features must show it.")
+    min_importance: float = Field(0.0, ge=0, description="Only features at least this important.")
+
+
+class Rule(Strict):
+    name: Identifier = Field(description="Rule name shown in decisions.")
+    action: Literal["retrain", "rollback", "promote", "alert_only"] = Field(description="Branch.")
+    all_of: list[Condition] = Field(default_factory=list, description="All must hold.")
+    any_of: list[Condition] = Field(default_factory=list, description="At least one must hold.")
+    sustained_for: int = Field(1, ge=1, description="Windows in a row the conditions must hold.")
+    cooldown: Duration = Field(timedelta(0), description="Quiet time after the rule fired.")
+
+    @model_validator(mode="after")
+    def _has_conditions(self) -> Rule:
+        if not self.all_of and not self.any_of:
+            raise ValueError(f"rule {self.name!r} has no conditions: add `all_of` or `any_of`")
+        return self
+
+
+class Retraining(Strict):
+    callable: str | None = Field(None, description="`package.module:function` to call.")
+    command: list[str] | None = Field(None, description="Or a command to run.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Retraining:
+        if bool(self.callable) == bool(self.command):
+            raise ValueError("set exactly one of `callable` or `command`")
+        if self.callable and ":" not in self.callable:
+            raise ValueError(f"{self.callable!r} must look like 'package.module:function'")
+        return self
+
+
+class Alerting(Strict):
+    airflow_base_url: str = Field("http://localhost:8080", description="For links to runs.")
+
+
+class MonitorConfig(Strict):
+    """One monitored model."""
+
+    model: ModelSpec
+    owners: Owners
+    warehouse: Warehouse = Field(default_factory=Warehouse)
+    tables: Tables = Field(default_factory=Tables)
+    columns: Columns = Field(default_factory=Columns)
+    features: list[Feature] = Field(min_length=1, description="Monitored feature columns.")
+    segments: list[Identifier] = Field(default_factory=list, description="Slice columns.")
+    schedule: Schedule
+    labels: LabelSpec = Field(default_factory=LabelSpec)
+    reference: Reference
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    decisions: list[Rule] = Field(default_factory=list, description="Decision rules.")
+    retraining: Retraining | None = Field(None, description="What a retrain runs.")
+    alerting: Alerting = Field(default_factory=Alerting)
+
+    @model_validator(mode="after")
+    def _unique_features(self) -> MonitorConfig:
+        names = [f.name for f in self.features]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"features listed twice: {dupes}; keep one entry per column")
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        return f"monitor_{self.model.name}"
+
+    def feature(self, name: str) -> Feature:
+        return next(f for f in self.features if f.name == name)

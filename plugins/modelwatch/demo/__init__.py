@@ -1,0 +1,1 @@
+"""The demo: a seeded fraud scenario with known incidents, monitored through real Airflow."""

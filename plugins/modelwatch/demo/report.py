@@ -1,0 +1,76 @@
+"""What the demo prints: one line per monitored day, then a timeline of alerts per check.
+
+Read back from the warehouse's ``mw_*`` tables, so the demo shows what the DAG stored, not what
+it meant to store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from modelwatch.config.schema import MonitorConfig
+from modelwatch.warehouse.tables import mw_alert, mw_metric
+
+
+def _flagged(engine: Engine, cfg: MonitorConfig, start: datetime) -> list[sa.Row]:
+    query = (
+        sa.select(mw_metric.c.layer, mw_metric.c.check_name, mw_metric.c.feature,
+                  mw_metric.c.value, mw_metric.c.status)
+        .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.window_start == start,
+               mw_metric.c.status.in_(["warn", "alert"]))
+        .order_by(mw_metric.c.status, mw_metric.c.check_name, mw_metric.c.feature)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+def day_line(engine: Engine, cfg: MonitorConfig, day: int, start: datetime, state: str) -> str:
+    rows = _flagged(engine, cfg, start)
+    alerts = [r for r in rows if r.status == "alert"]
+    warns = [r for r in rows if r.status == "warn"]
+    names = ", ".join(f"{r.check_name}:{r.feature}" for r in alerts[:6])
+    more = f" +{len(alerts) - 6}" if len(alerts) > 6 else ""
+    tag = "ok  " if not rows else ("ALERT" if alerts else "warn ")
+    return (f"    day {day:2d} {start:%a %Y-%m-%d} run={state.split('.')[-1]:<7} {tag} "
+            f"{len(alerts)} alert / {len(warns)} warn  {names}{more}")
+
+
+def final_report(engine: Engine, cfg: MonitorConfig, first_day: int, last_day: int) -> str:
+    from modelwatch.demo.scenario import day_of
+
+    lo, hi = day_of(first_day), day_of(last_day) + timedelta(days=1)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(mw_metric.c.check_name, mw_metric.c.feature, mw_metric.c.window_start)
+            .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.status == "alert",
+                   mw_metric.c.window_start >= lo, mw_metric.c.window_start < hi)
+        ).all()
+        open_alerts = conn.execute(
+            sa.select(sa.func.count()).select_from(mw_alert)
+            .where(mw_alert.c.model_name == cfg.model.name, mw_alert.c.status == "open")
+        ).scalar_one()
+    days: dict[tuple[str, str], list[int]] = {}
+    for check, feature, start in rows:
+        days.setdefault((check, feature or "-"), []).append((start - day_of(1)).days + 1)
+    lines = ["", "Alert timeline (scenario days on which each check alerted):"]
+    for (check, feature), hit in sorted(days.items(), key=lambda kv: min(kv[1])):
+        lines.append(f"    {check:<22} {feature:<24} days {_ranges(sorted(hit))}")
+    if not days:
+        lines.append("    (none)")
+    lines.append(f"Stored: mw_metric, mw_alert ({open_alerts} alert rows open).")
+    return "\n".join(lines)
+
+
+def _ranges(days: list[int]) -> str:
+    spans, start, prev = [], days[0], days[0]
+    for d in days[1:] + [None]:
+        if d is not None and d == prev + 1:
+            prev = d
+            continue
+        spans.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if d is not None:
+            start = prev = d
+    return ", ".join(spans)

@@ -1,0 +1,132 @@
+"""``modelwatch demo``: seed the demo warehouse, then monitor it day by day through real Airflow.
+
+Everything lives under ``$MODELWATCH_HOME`` (default ``.modelwatch/``): the embedded DuckDB
+warehouse and an Airflow home with a SQLite metadata DB. Each day is one real DAG run
+(``dag.test``) of ``monitor_fraud_demo``, so what you see here is what the scheduler would do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, timedelta
+from typing import TextIO
+
+from modelwatch.paths import PROJECT_DIR, dags_dir, default_warehouse_url, modelwatch_home
+
+DEMO_CONFIG = PROJECT_DIR / "include" / "monitors" / "fraud_demo.yaml"
+
+
+def demo_environment() -> dict[str, str]:
+    """Settings that point Airflow and modelwatch at the demo's private home."""
+    home = modelwatch_home()
+    return {
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_DIR / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "MODELWATCH_WAREHOUSE_URL": default_warehouse_url(),
+    }
+
+
+def _migrate_airflow_db(env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"airflow db migrate failed:\n{done.stdout}\n{done.stderr}")
+
+
+def _load_dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(dags_dir()))
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    return bag.get_dag(dag_id)
+
+
+def _quiet_airflow() -> None:
+    for name in ("airflow", "sqlalchemy", "task", "airflow.task", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45) -> int:
+    os.environ.update(demo_environment())
+    from modelwatch.config.loader import load_monitor
+    from modelwatch.demo import scenario
+    from modelwatch.demo.report import day_line, final_report
+    from modelwatch.runner import open_warehouse
+
+    started = time.monotonic()
+    cfg = load_monitor(DEMO_CONFIG)
+    print(f"modelwatch demo — home {modelwatch_home()}")
+    print(f"1/3 seeding {scenario.DAYS} days x ~{rows_per_day} predictions into "
+          f"{os.environ['MODELWATCH_WAREHOUSE_URL']}")
+    engine = open_warehouse(cfg)
+    counts = scenario.seed_warehouse(engine, scenario.generate(rows_per_day=rows_per_day))
+    print("    " + ", ".join(f"{t}: {n:,}" for t, n in counts.items()))
+
+    print(f"2/3 preparing Airflow (metadata DB under {os.environ['AIRFLOW_HOME']})")
+    _migrate_airflow_db(dict(os.environ))
+    with _terminal_captured():
+        dag = _load_dag(cfg.dag_id)
+    _quiet_airflow()
+
+    print(f"3/3 running DAG {cfg.dag_id} for scenario days {first_day}..{last_day} "
+          "(one dag.test run per daily window)")
+    failed = []
+    for day in range(first_day, last_day + 1):
+        window_start = scenario.day_of(day)
+        logical = (window_start + timedelta(days=1)).replace(tzinfo=UTC)
+        run = _run_quietly(dag, logical)
+        state = str(getattr(run, "state", "unknown"))
+        if not state.endswith("success"):
+            failed.append((day, state))
+        print(day_line(engine, cfg, day, window_start, state))
+    print(final_report(engine, cfg, first_day, last_day))
+    print(f"done in {time.monotonic() - started:.0f}s.  Browse the runs: "
+          f"AIRFLOW_HOME={os.environ['AIRFLOW_HOME']} "
+          f"AIRFLOW__CORE__DAGS_FOLDER={dags_dir()} airflow standalone  (then "
+          "http://localhost:8080)")
+    engine.dispose()
+    if failed:
+        print(f"FAILED runs: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextmanager
+def _terminal_captured() -> Iterator[TextIO]:
+    """Airflow's logger holds the original stdout, so capture at file-descriptor level."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield sink
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _run_quietly(dag, logical_date):
+    """``dag.test`` logs every task line; keep the demo to one line per day (full log on failure)."""
+    with _terminal_captured() as sink:
+        run = dag.test(logical_date=logical_date)
+    if not str(getattr(run, "state", "")).endswith("success"):
+        sink.seek(0)
+        print(sink.read()[-6000:], file=sys.stderr)
+    return run

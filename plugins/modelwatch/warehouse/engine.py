@@ -1,0 +1,90 @@
+"""Build a SQLAlchemy engine from a monitor's ``warehouse`` section.
+
+Resolution order: ``url_env`` (an env var holding a URL), then ``conn_id`` (an Airflow connection,
+looked up through ``AIRFLOW_CONN_<ID>`` here, or through a resolver the Airflow glue injects), then
+``$MODELWATCH_WAREHOUSE_URL``, then the embedded DuckDB file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from modelwatch.config.schema import Warehouse
+from modelwatch.errors import ConfigError, WarehouseUnavailable
+from modelwatch.paths import default_warehouse_url
+
+ConnectionResolver = Callable[[str], str]
+
+_SCHEME_FIXES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
+
+
+def normalize_url(url: str) -> str:
+    """Map Airflow-style URIs (``postgres://``) onto SQLAlchemy driver names."""
+    scheme, sep, rest = url.partition("://")
+    return f"{_SCHEME_FIXES.get(scheme, scheme)}{sep}{rest}" if sep else url
+
+
+def _env_connection(conn_id: str) -> str:
+    value = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if not value:
+        raise ConfigError(
+            f"warehouse.conn_id {conn_id!r}: no connection found. Fix: define it in Airflow, or "
+            f"export AIRFLOW_CONN_{conn_id.upper()}='postgresql://user@host:5432/db'"
+        )
+    if value.lstrip().startswith("{"):
+        raise ConfigError(
+            f"AIRFLOW_CONN_{conn_id.upper()} is JSON; outside Airflow modelwatch reads URI form. "
+            "Fix: write it as a URI, or run inside Airflow"
+        )
+    return value
+
+
+def resolve_url(spec: Warehouse, resolver: ConnectionResolver | None = None) -> str:
+    if spec.url_env:
+        value = os.environ.get(spec.url_env)
+        if value:
+            return normalize_url(value)
+        return default_warehouse_url()
+    if spec.conn_id:
+        return normalize_url((resolver or _env_connection)(spec.conn_id))
+    return default_warehouse_url()
+
+
+def redact(url: str) -> str:
+    """URL safe for logs: the password never leaves this function."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=16)
+def engine_for_url(url: str) -> Engine:
+    parsed = make_url(url)
+    connect_args: dict = {}
+    if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["options"] = "-c timezone=UTC"
+    # duckdb 2 refuses new statements while the ping's result is unread; an embedded file
+    # cannot go stale anyway, so only server warehouses get pre-ping.
+    pre_ping = parsed.get_backend_name() != "duckdb"
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=pre_ping)
+
+
+def get_engine(spec: Warehouse, resolver: ConnectionResolver | None = None) -> Engine:
+    url = resolve_url(spec, resolver)
+    engine = engine_for_url(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        raise WarehouseUnavailable(f"cannot reach warehouse {redact(url)}: {exc.orig}") from exc
+    except Exception as exc:  # duckdb raises its own IOException for a locked file
+        if "lock" in str(exc).lower():
+            raise WarehouseUnavailable(f"warehouse {redact(url)} is busy: {exc}") from exc
+        raise
+    return engine

@@ -1,0 +1,106 @@
+"""The output tables modelwatch owns. Created idempotently; their columns are a public contract."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+mw_metric = sa.Table(
+    "mw_metric",
+    metadata,
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("model_version", sa.String(128)),
+    sa.Column("window_start", sa.DateTime, nullable=False),
+    sa.Column("window_end", sa.DateTime, nullable=False),
+    sa.Column("layer", sa.String(16), nullable=False),
+    sa.Column("check_name", sa.String(128), nullable=False),
+    sa.Column("feature", sa.String(128)),
+    sa.Column("slice", sa.String(256), nullable=False),
+    sa.Column("value", sa.Double),
+    sa.Column("threshold", sa.Double),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("details", sa.JSON),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+    sa.Index("ix_mw_metric_key", "model_name", "window_start", "window_end", "layer", "check_name"),
+)
+
+mw_alert = sa.Table(
+    "mw_alert",
+    metadata,
+    sa.Column("alert_id", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, index=True),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("layer", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(512), nullable=False),
+    sa.Column("summary", sa.Text),
+    sa.Column("owner", sa.String(128)),
+    sa.Column("channel", sa.String(128)),
+    sa.Column("window_start", sa.DateTime, nullable=False),
+    sa.Column("window_end", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("first_seen", sa.DateTime, nullable=False),
+    sa.Column("last_seen", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+    sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("acked_by", sa.String(128)),
+    sa.Column("ack_note", sa.Text),
+)
+
+mw_decision = sa.Table(
+    "mw_decision",
+    metadata,
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("window_start", sa.DateTime, nullable=False),
+    sa.Column("window_end", sa.DateTime, nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("rule", sa.String(128)),
+    sa.Column("signals", sa.JSON),
+    sa.Column("decided_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("model_name", "window_start", "window_end"),
+)
+
+mw_reference_profile = sa.Table(
+    "mw_reference_profile",
+    metadata,
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("profile_key", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(128)),
+    sa.Column("reference", sa.JSON, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("model_name", "profile_key"),
+)
+
+mw_model_registry = sa.Table(
+    "mw_model_registry",
+    metadata,
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("alias", sa.String(32)),
+    sa.Column("artifact_uri", sa.String(1024)),
+    sa.Column("registered_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("model_name", "version"),
+)
+
+mw_registry_event = sa.Table(
+    "mw_registry_event",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("from_alias", sa.String(32)),
+    sa.Column("to_alias", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("event_at", sa.DateTime, nullable=False),
+)
+
+
+def create_output_tables(engine: Engine) -> None:
+    """Create the ``mw_*`` tables if missing (safe to call on every run)."""
+    metadata.create_all(engine, checkfirst=True)

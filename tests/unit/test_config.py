@@ -1,0 +1,97 @@
+"""Monitor config validation: every shipped file is valid; every error is actionable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelwatch.config import load_monitor
+from modelwatch.config.loader import monitor_files
+from modelwatch.errors import ConfigError
+from tests.conftest import DEMO_YAML, PROJECT
+
+
+@pytest.mark.parametrize("path", monitor_files(PROJECT / "include" / "monitors"), ids=str)
+def test_every_shipped_monitor_is_valid(path: Path) -> None:
+    cfg = load_monitor(path)
+    assert cfg.dag_id == f"monitor_{cfg.model.name}"
+
+
+def _write(tmp_path: Path, mutate) -> Path:
+    raw = yaml.safe_load(DEMO_YAML.read_text())
+    mutate(raw)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_monitor(path)
+    return str(info.value)
+
+
+def test_unknown_key_names_file_key_and_allowed_keys(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["schedule"].update(windw="1d"))
+    message = _error(path)
+    assert str(path) in message
+    assert "schedule.windw" in message
+    assert "'1d'" in message
+    assert "Fix: remove it or fix its spelling" in message
+    assert "window" in message.split("keys allowed here:")[1]
+
+
+def test_bad_feature_kind_lists_choices(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["features"][2].update(kind="numerical"))
+    message = _error(path)
+    assert "features[2].kind" in message and "'numerical'" in message
+    assert "'numeric'" in message and "'categorical'" in message
+
+
+def test_url_in_url_env_is_refused_without_echoing_it_as_a_setting(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["warehouse"].update(
+        url_env="postgresql://u:secret@db/x"))
+    message = _error(path)
+    assert "warehouse.url_env" in message
+    assert "env var" in message
+
+
+def test_sql_injection_in_a_column_name_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["features"].append(
+        {"name": "amount; drop table predictions", "kind": "numeric"}))
+    message = _error(path)
+    assert "features[21].name" in message
+
+
+def test_bad_cron_and_duration(tmp_path: Path) -> None:
+    def mutate(raw):
+        raw["schedule"]["cron"] = "every day"
+        raw["schedule"]["window"] = "1 fortnight"
+
+    message = _error(_write(tmp_path, mutate))
+    assert "schedule.cron" in message and "schedule.window" in message
+    assert "2 problem(s)" in message
+
+
+def test_threshold_order_and_override_lookup(tmp_path: Path, demo_cfg) -> None:
+    assert demo_cfg.thresholds.for_check("psi", "merchant_id").alert == 0.4
+    assert demo_cfg.thresholds.for_check("psi", "amount").alert == 0.25
+    assert demo_cfg.thresholds.for_check("row_count_change").warn == 0.3
+    path = _write(tmp_path, lambda raw: raw["thresholds"]["defaults"].update(
+        psi={"type": "constant", "warn": 0.5, "alert": 0.2}))
+    assert "must not exceed alert" in _error(path)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  name: x\n   task: binary\n")
+    message = _error(path)
+    assert "line 3" in message and "Fix:" in message
+
+
+def test_missing_required_section(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw.pop("owners"))
+    message = _error(path)
+    assert "key `owners`" in message and "(missing)" in message
