@@ -112,3 +112,11 @@ def test_demo_config_copy_is_not_needed_in_repo(tmp_path) -> None:
     folder.mkdir()
     shutil.copy(DEMO_YAML, folder / "x.yaml")
     assert list(build_dags(folder)) == ["monitor_fraud_demo"]
+
+
+def test_plugin_loader_does_not_execute_library_files() -> None:
+    """Airflow would otherwise import every library file again as a stray top-level module."""
+    from airflow._shared.module_loading import find_path_from_directory
+
+    files = [Path(f) for f in find_path_from_directory(str(PROJECT / "plugins"), ".airflowignore")]
+    assert not [f for f in files if "modelwatch" in f.parts and f.suffix == ".py"]

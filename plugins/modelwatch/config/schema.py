@@ -157,7 +157,7 @@ class Reference(Strict):
 class ConstantThreshold(Strict):
     """Fixed warn/alert levels: status is warn at or above `warn`, alert at or above `alert`."""
 
-    type: Literal["constant"] = "constant"
+    type: Literal["constant"] = Field("constant", description="Threshold kind (`constant`).")
     warn: float = Field(description="Value at or above which the check warns.")
     alert: float = Field(description="Value at or above which the check alerts.")
 
@@ -206,7 +206,8 @@ class Thresholds(Strict):
 
 class Condition(Strict):
     signal: str = Field(description="Check name in mw_metric, e.g. `psi`.")
-    layer: Literal["data", "model", "outcome", "shadow", "system"] = Field("data")
+    layer: Literal["data", "model", "outcome", "shadow", "system"] = Field(
+        "data", description="Layer of the signal in mw_metric.")
     status: Literal["warn", "alert"] = Field("alert", description="Minimum status that counts.")
     min_features: int = Field(1, ge=1, description="How many features must show it.")
     min_importance: float = Field(0.0, ge=0, description="Only features at least this important.")
@@ -247,20 +248,22 @@ class Alerting(Strict):
 class MonitorConfig(Strict):
     """One monitored model."""
 
-    model: ModelSpec
-    owners: Owners
-    warehouse: Warehouse = Field(default_factory=Warehouse)
-    tables: Tables = Field(default_factory=Tables)
-    columns: Columns = Field(default_factory=Columns)
+    model: ModelSpec = Field(description="Which model, and what kind of task it solves.")
+    owners: Owners = Field(description="Who is told about what: one owner per layer.")
+    warehouse: Warehouse = Field(default_factory=Warehouse,
+                                 description="Where the input and `mw_*` tables live.")
+    tables: Tables = Field(default_factory=Tables, description="Input table names.")
+    columns: Columns = Field(default_factory=Columns, description="Column mapping.")
     features: list[Feature] = Field(min_length=1, description="Monitored feature columns.")
     segments: list[Identifier] = Field(default_factory=list, description="Slice columns.")
-    schedule: Schedule
-    labels: LabelSpec = Field(default_factory=LabelSpec)
-    reference: Reference
-    thresholds: Thresholds = Field(default_factory=Thresholds)
+    schedule: Schedule = Field(description="When the DAG runs and how long a window is.")
+    labels: LabelSpec = Field(default_factory=LabelSpec, description="Label arrival.")
+    reference: Reference = Field(description="What 'normal' is: a reference window or table.")
+    thresholds: Thresholds = Field(default_factory=Thresholds,
+                                   description="Warn/alert levels per check, with overrides.")
     decisions: list[Rule] = Field(default_factory=list, description="Decision rules.")
     retraining: Retraining | None = Field(None, description="What a retrain runs.")
-    alerting: Alerting = Field(default_factory=Alerting)
+    alerting: Alerting = Field(default_factory=Alerting, description="Links in alerts.")
 
     @model_validator(mode="after")
     def _unique_features(self) -> MonitorConfig:

@@ -54,4 +54,5 @@ def load_frame(engine: Engine, table: str, frame: pd.DataFrame) -> None:
 def drop_tables(engine: Engine, *tables: str) -> None:
     with engine.begin() as conn:
         for table in tables:
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {engine.dialect.identifier_preparer.quote(check_identifier(table))}"))
+            quoted = engine.dialect.identifier_preparer.quote(check_identifier(table))
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {quoted}"))

@@ -1,0 +1,2 @@
+-- The warehouse database the monitors read and write, beside Airflow's metadata DB.
+CREATE DATABASE warehouse;
