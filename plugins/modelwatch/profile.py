@@ -1,8 +1,15 @@
-"""Reference profiles: computed once per model version, stored in ``mw_reference_profile``.
+"""Reference profiles: computed once per reference definition, stored in ``mw_reference_profile``.
 
-A profile holds, per numeric column, the quantile edges (10 bins for PSI) and the reference
-counts in those bins, plus moments and null rate; per categorical column, the top-K categories
-and an "other" bucket. Every window is compared against it without touching reference rows again.
+A profile holds everything a window is compared against, so no window ever touches reference
+rows again:
+
+- per numeric column (features and score): a fine quantile grid (``drift.fine_bins``, default
+  100) with the reference counts in it — KS and Wasserstein use it, PSI-style methods use its
+  coarsening to ``drift.bins`` quantile bins — plus null rate, moments, range and percentiles;
+- per categorical column: the top-K categories plus an ``__other__`` bucket, and its cardinality;
+- per segment column: the top-N values by volume, and the reference counts of every such slice;
+- per reference *window* (the reference cut into monitoring windows): the same counts, which give
+  each statistic's null distribution (calibrated thresholds) and same-weekday baselines.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -22,16 +30,20 @@ from modelwatch.warehouse.dialects import quantiles
 from modelwatch.warehouse.source import predictions_ref, window_filter
 from modelwatch.warehouse.tables import mw_reference_profile
 from modelwatch.warehouse.window_stats import (
-    WindowStats,
+    ALL,
+    OTHER,
+    SliceStats,
+    StatsPlan,
     categorical_columns,
     compute_window_stats,
     numeric_columns,
 )
 
-PSI_BINS = 10
-TOP_K = 50
-OTHER = "__other__"
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2
+MAX_REFERENCE_WINDOWS = 200
+PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+
+__all__ = ["OTHER", "Profile", "coarsen", "ensure_profile", "load_profile", "profile_key"]
 
 
 @dataclass
@@ -40,12 +52,33 @@ class Profile:
     profile_key: str
     data: dict
 
+    def plan(self, *, with_segments: bool = True) -> StatsPlan:
+        """What a window must aggregate to be compared with this profile."""
+        return StatsPlan(
+            edges={name: col["edges"] for name, col in self.data["numeric"].items()},
+            categories={name: col["categories"] for name, col in self.data["categorical"].items()},
+            segments=self.data["segments"] if with_segments else {},
+        )
+
     def edges(self) -> dict[str, list[float]]:
         return {name: col["edges"] for name, col in self.data["numeric"].items()}
 
     @property
     def rows_per_window(self) -> float:
         return self.data["rows_per_window"]
+
+    @property
+    def windows(self) -> list[dict]:
+        return self.data["windows"]
+
+
+def coarsen(counts, fine_edges: list[float], coarse_edges: list[float]) -> np.ndarray:
+    """Sum fine-grid counts into the coarse bins (coarse edges are a subset of the fine ones)."""
+    counts = np.asarray(counts, dtype=float)
+    lowers = np.asarray(fine_edges, dtype=float)
+    index = np.concatenate([[0], np.searchsorted(np.asarray(coarse_edges, float), lowers,
+                                                 side="right")])
+    return np.bincount(index, weights=counts, minlength=len(coarse_edges) + 1)
 
 
 def _reference_bounds(cfg: MonitorConfig) -> tuple[datetime, datetime]:
@@ -62,51 +95,71 @@ def profile_key(cfg: MonitorConfig) -> str:
         "reference": cfg.reference.model_dump(mode="json"),
         "numeric": numeric_columns(cfg),
         "categorical": categorical_columns(cfg),
-        "bins": PSI_BINS,
-        "top_k": TOP_K,
-        "table": cfg.tables.predictions,
+        "segments": list(cfg.segments),
+        "drift": cfg.drift.model_dump(mode="json", include={"bins", "fine_bins", "top_k"}),
+        "slices": cfg.slices.model_dump(mode="json", include={"top_n", "values"}),
+        "window": cfg.schedule.window.total_seconds(),
+        "table": cfg.reference.table or cfg.tables.predictions,
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _inner_edges(values: list[float] | None) -> list[float]:
-    """Unique quantile cut points; ties (e.g. count features) collapse into fewer bins."""
+def _unique_edges(values: list[float] | None) -> list[float]:
+    """Unique cut points; ties (e.g. count features) collapse into fewer bins."""
     if not values:
         return []
     return sorted({round(float(v), 12) for v in values})
 
 
-def _summarize(stats: WindowStats, cfg: MonitorConfig, edges: dict, n_windows: float) -> dict:
-    numeric = {}
-    for name in numeric_columns(cfg):
-        summary = stats.numeric[name]
-        numeric[name] = {
-            "edges": edges[name],
-            "counts": summary.bins,
-            "null_rate": stats.null_rate(name),
-            "mean": summary.mean,
-            "std": summary.std,
-            "min": summary.minimum,
-            "max": summary.maximum,
-        }
-    categorical = {}
-    for name in categorical_columns(cfg):
-        counts = stats.categories[name]
-        top = sorted(counts, key=lambda v: (-counts[v], v))[:TOP_K]
-        other = sum(n for v, n in counts.items() if v not in set(top))
-        categorical[name] = {
-            "categories": top,
-            "counts": [counts[v] for v in top] + [other],
-            "cardinality": len(counts),
-            "null_rate": stats.null_rate(name),
-        }
+def _grid(cfg: MonitorConfig, cuts: list[float] | None) -> tuple[list[float], list[float], dict]:
+    """Fine edges, the coarse (PSI) edges chosen among them, and the percentiles."""
+    if not cuts:
+        return [], [], {}
+    fine_n = cfg.drift.fine_bins
+    rounded = [round(float(v), 12) for v in cuts]  # cuts[i] = quantile (i + 1) / fine_n
+    step = fine_n / cfg.drift.bins
+    coarse = _unique_edges([rounded[round(step * j) - 1] for j in range(1, cfg.drift.bins)])
+    percentiles = {f"p{p}": rounded[max(round(p * fine_n / 100) - 1, 0)] for p in PERCENTILES}
+    return _unique_edges(rounded), coarse, percentiles
+
+
+def _top_values(conn: Connection, source: sa.Subquery, column: str, limit: int
+                ) -> tuple[list[str], int]:
+    """The ``limit`` most frequent values of a column, and its number of distinct values."""
+    col = sa.cast(source.c[column], sa.String)
+    top = [str(v) for v, _ in conn.execute(
+        sa.select(col, sa.func.count().label("n")).where(col.is_not(None)).group_by(col)
+        .order_by(sa.desc("n"), col).limit(limit))]
+    distinct = conn.execute(sa.select(sa.func.count(sa.distinct(col)))).scalar_one()
+    return top, int(distinct)
+
+
+def _slice_counts(stats: SliceStats, fine: dict[str, list[float]],
+                  categories: dict[str, list[str]]) -> dict:
     return {
         "rows": stats.rows,
-        "rows_per_window": stats.rows / n_windows,
-        "numeric": numeric,
-        "categorical": categorical,
-        "versions": stats.versions,
+        "numeric": {n: s.bins for n, s in stats.numeric.items()},
+        "categorical": {n: [stats.categories[n].get(c, 0) for c in categories[n]]
+                        + [stats.categories[n].get(OTHER, 0)] for n in categories},
+        "null_rate": {c: stats.null_rate(c) for c in stats.non_null},
+        "mean": {n: s.mean for n, s in stats.numeric.items()},
     }
+
+
+def _reference_windows(conn: Connection, cfg: MonitorConfig, plan: StatsPlan, table: str | None,
+                       start: datetime, end: datetime) -> list[dict]:
+    step = cfg.schedule.window
+    count = int((end - start) / step)
+    first = end - step * min(count, MAX_REFERENCE_WINDOWS)
+    windows = []
+    for i in range(min(count, MAX_REFERENCE_WINDOWS)):
+        w_start = first + step * i
+        stats = compute_window_stats(conn, cfg, w_start, w_start + step, plan, table=table)
+        if stats.rows:
+            windows.append({"start": w_start.isoformat(), "weekday": w_start.weekday(),
+                            "hour": w_start.hour,
+                            **_slice_counts(stats.whole, plan.edges, plan.categories or {})})
+    return windows
 
 
 def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
@@ -114,22 +167,59 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
     table = cfg.reference.table
     tbl = predictions_ref(cfg, table)
     source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("ref")
-    probs = [i / PSI_BINS for i in range(1, PSI_BINS)]
-    cuts = quantiles(conn, source, numeric_columns(cfg), probs)
-    edges = {name: _inner_edges(values) for name, values in cuts.items()}
-    stats = compute_window_stats(conn, cfg, start, end, edges, table=table)
+    fine_n = cfg.drift.fine_bins
+    cuts = quantiles(conn, source, numeric_columns(cfg), [i / fine_n for i in range(1, fine_n)])
+    grids = {name: _grid(cfg, values) for name, values in cuts.items()}
+    categories, cardinality = {}, {}
+    for name in categorical_columns(cfg):
+        categories[name], cardinality[name] = _top_values(conn, source, name, cfg.drift.top_k)
+    segments = {}
+    for seg in cfg.segments:
+        top, _ = _top_values(conn, source, seg, cfg.slices.top_n) if cfg.slices.top_n else ([], 0)
+        segments[seg] = list(dict.fromkeys(top + cfg.slices.values.get(seg, [])))
+    plan = StatsPlan(edges={n: g[0] for n, g in grids.items()}, categories=categories,
+                     segments=segments)
+    stats = compute_window_stats(conn, cfg, start, end, plan, table=table)
     if stats.rows == 0:
         where = f"table {table}" if table else f"window [{start}, {end})"
         raise ReferenceError_(
             f"{cfg.model.name}: the reference {where} holds no rows of this model. Fix: point "
             "`reference` at a period with traffic, or load the reference table"
         )
-    if cfg.reference.start and cfg.reference.end:
-        span = stats.max_event_ts - stats.min_event_ts if table else end - start
-    else:
-        span = stats.max_event_ts - stats.min_event_ts
-    n_windows = max(span / cfg.schedule.window, 1.0) if span > timedelta(0) else 1.0
-    return _summarize(stats, cfg, edges, n_windows)
+    if not (cfg.reference.start and cfg.reference.end) or table:
+        start, end = stats.min_event_ts, stats.max_event_ts + timedelta(microseconds=1)
+    span = end - start
+    n_windows = max(span / cfg.schedule.window, 1.0)
+    windows = _reference_windows(conn, cfg, StatsPlan(plan.edges, categories, {}), table,
+                                 start, end)
+    whole = stats.whole
+    numeric = {}
+    for name in numeric_columns(cfg):
+        fine, coarse, pct = grids[name]
+        summary = whole.numeric[name]
+        numeric[name] = {"edges": fine, "coarse_edges": coarse, "counts": summary.bins,
+                         "null_rate": whole.null_rate(name), "mean": summary.mean,
+                         "std": summary.std, "min": summary.minimum, "max": summary.maximum,
+                         "percentiles": pct}
+    categorical = {
+        name: {"categories": categories[name],
+               "counts": [whole.categories[name].get(c, 0) for c in categories[name]]
+               + [whole.categories[name].get(OTHER, 0)],
+               "cardinality": cardinality[name], "null_rate": whole.null_rate(name)}
+        for name in categorical_columns(cfg)
+    }
+    return {
+        "format": PROFILE_FORMAT,
+        "rows": stats.rows,
+        "rows_per_window": stats.rows / n_windows,
+        "numeric": numeric,
+        "categorical": categorical,
+        "segments": segments,
+        "slices": {key: _slice_counts(s, plan.edges, categories)
+                   for key, s in stats.slices.items() if key != ALL},
+        "windows": windows,
+        "versions": stats.versions,
+    }
 
 
 def load_profile(conn: Connection, cfg: MonitorConfig) -> Profile | None:
@@ -173,3 +263,4 @@ def ensure_profile(engine: Engine, cfg: MonitorConfig, *, rebuild: bool = False)
             )
         )
     return Profile(cfg.model.name, key, data)
+

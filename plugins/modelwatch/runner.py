@@ -79,7 +79,7 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
     engine = open_warehouse(cfg, resolver)
     profile = ensure_profile(engine, cfg)
     with engine.begin() as conn:
-        stats = compute_window_stats(conn, cfg, window.start, window.end, profile.edges())
+        stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
         rows = [*data_quality_checks(cfg, stats, profile, window.end),
                 *drift_checks(cfg, stats, profile)]
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,

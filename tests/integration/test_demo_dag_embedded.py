@@ -69,11 +69,17 @@ def ran_days(monitor_dag):
 def test_every_day_stores_the_foundation_checks(warehouse, ran_days) -> None:
     for day in ran_days:
         rows = metrics(warehouse, day)
-        checks = {r.check_name for r in rows}
-        assert {"psi", "null_rate_increase", "row_count_change", "freshness_lag_hours",
-                "score_psi"} <= checks, (day, checks)
-        assert len([r for r in rows if r.check_name == "psi"]) == 21
-        assert all(r.status != "skipped" for r in rows), day
+        whole = [r for r in rows if r.slice == "all"]
+        checks = {r.check_name for r in whole}
+        assert {"psi", "ks", "jensen_shannon", "wasserstein", "chi_square", "null_rate_increase",
+                "row_count_change", "freshness_lag_hours", "score_psi", "score_ks"} <= checks
+        assert len([r for r in whole if r.check_name == "psi"]) == 21
+        assert all(r.status != "skipped" for r in whole), day
+        slices = {r.slice for r in rows if r.check_name == "psi"}
+        assert {"region=NA", "region=EU", "customer_tier=standard"} <= slices
+        small = [r for r in rows if r.slice == "customer_tier=platinum"]
+        assert small and all(r.status == "skipped" and "min_rows" in r.details["reason"]
+                             for r in small)
 
 
 def test_nothing_flagged_before_the_shift_including_the_weekend(warehouse, ran_days) -> None:
@@ -85,9 +91,10 @@ def test_nothing_flagged_before_the_shift_including_the_weekend(warehouse, ran_d
 
 def test_shift_flagged_on_exactly_its_features(warehouse, ran_days) -> None:
     for day in (20, 21):
-        rows = metrics(warehouse, day)
-        drifted = {r.feature for r in rows if r.check_name == "psi" and r.status == "alert"}
-        assert drifted == SHIFTED, (day, drifted)
+        rows = [r for r in metrics(warehouse, day) if r.slice == "all" and r.layer == "data"]
+        for method in ("psi", "ks", "wasserstein"):
+            drifted = {r.feature for r in rows if r.check_name == method and r.status == "alert"}
+            assert drifted == SHIFTED, (day, method, drifted)
 
 
 def test_alerts_recorded_once_per_crossing_and_rerun_is_idempotent(warehouse, monitor_dag,

@@ -76,12 +76,23 @@ def test_bad_cron_and_duration(tmp_path: Path) -> None:
 
 
 def test_threshold_order_and_override_lookup(tmp_path: Path, demo_cfg) -> None:
-    assert demo_cfg.thresholds.for_check("psi", "merchant_id").alert == 0.4
-    assert demo_cfg.thresholds.for_check("psi", "amount").alert == 0.25
+    assert demo_cfg.thresholds.for_check("null_rate_increase", "session_seconds").alert == 0.08
+    assert demo_cfg.thresholds.for_check("null_rate_increase", "amount").alert == 0.05
+    assert demo_cfg.thresholds.for_check("psi", "amount").type == "calibrated"
     assert demo_cfg.thresholds.for_check("row_count_change").warn == 0.3
     path = _write(tmp_path, lambda raw: raw["thresholds"]["defaults"].update(
         psi={"type": "constant", "warn": 0.5, "alert": 0.2}))
     assert "must not exceed alert" in _error(path)
+    path = _write(tmp_path, lambda raw: raw["thresholds"]["defaults"].update(
+        psi={"type": "seasonal"}))
+    message = _error(path)
+    assert "thresholds.defaults.psi" in message and "'constant', 'calibrated'" in message
+
+
+def test_unknown_drift_method_lists_registered_ones(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda raw: raw["drift"].update(numeric_methods=["psi", "kss"]))
+    message = _error(path)
+    assert "['kss']" in message and "'ks'" in message and "'wasserstein'" in message
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from modelwatch.warehouse.load import load_frame
-from modelwatch.warehouse.window_stats import compute_window_stats
+from modelwatch.warehouse.window_stats import OTHER, StatsPlan, bin_expression, compute_window_stats
 
 START = datetime(2026, 9, 1)
 
@@ -29,6 +29,7 @@ def tiny_predictions(seed: int = 3, n: int = 600) -> pd.DataFrame:
         "amount": rng.normal(50, 10, n),
         "channel": rng.choice(["web", "app", "pos"], n),
         "score": rng.random(n),
+        "region": rng.choice(["EU", "NA", "APAC"], n),
     })
     frame.loc[rng.random(n) < 0.1, "amount"] = np.nan
     frame.loc[rng.random(n) < 0.05, "channel"] = None
@@ -36,7 +37,7 @@ def tiny_predictions(seed: int = 3, n: int = 600) -> pd.DataFrame:
 
 
 def tiny_cfg(demo_cfg):
-    return demo_cfg.model_copy(update={"segments": [], "features": [
+    return demo_cfg.model_copy(update={"segments": ["region"], "features": [
         demo_cfg.features[0].model_copy(update={"name": "amount"}),
         demo_cfg.features[-4].model_copy(update={"name": "channel"}),
     ]})
@@ -51,9 +52,11 @@ def engine(request, tmp_path):
     engine.dispose()
 
 
-def expected_stats(frame: pd.DataFrame, start, end, edges: list[float]) -> dict:
+def expected_stats(frame: pd.DataFrame, start, end, edges: list[float], region=None) -> dict:
     w = frame[(frame.model_name == "fraud_demo") & (frame.event_ts >= start)
               & (frame.event_ts < end)]
+    if region is not None:
+        w = w[w.region == region]
     amount = w["amount"].dropna()
     bins = np.searchsorted(np.array(edges), amount.to_numpy(), side="right")
     return {
@@ -74,8 +77,10 @@ def test_window_stats_match_pandas(engine, demo_cfg) -> None:
     cfg = tiny_cfg(demo_cfg)
     start, end = START + timedelta(days=1), START + timedelta(days=2)
     edges = [40.0, 45.0, 50.0, 55.0, 60.0]
+    plan = StatsPlan(edges={"amount": edges, "score": [0.5]}, categories=None,
+                     segments={"region": ["EU", "NA"]})
     with engine.connect() as conn:
-        stats = compute_window_stats(conn, cfg, start, end, {"amount": edges, "score": [0.5]})
+        stats = compute_window_stats(conn, cfg, start, end, plan)
     want = expected_stats(frame, start, end, edges)
     got = stats.numeric["amount"]
     assert stats.rows == want["rows"] > 100
@@ -88,13 +93,50 @@ def test_window_stats_match_pandas(engine, demo_cfg) -> None:
     assert stats.versions == want["versions"]
     assert pd.Timestamp(stats.max_event_ts) == want["max_ts"]
     assert sum(stats.numeric["score"].bins) == want["rows"]
+    # slices: kept values, the rest folded into __other__, each equal to pandas on that subset
+    assert set(stats.slices) == {"all", "region=EU", "region=NA", f"region={OTHER}"}
+    eu = expected_stats(frame, start, end, edges, region="EU")
+    got_eu = stats.slices["region=EU"]
+    assert got_eu.rows == eu["rows"] > 10
+    assert got_eu.numeric["amount"].bins == eu["bins"]
+    assert got_eu.numeric["amount"].mean == pytest.approx(eu["mean"], rel=1e-9)
+    assert got_eu.categories["channel"] == eu["channels"]
+    assert stats.slices[f"region={OTHER}"].rows == expected_stats(
+        frame, start, end, edges, region="APAC")["rows"]
+
+
+def test_categories_outside_the_kept_set_fold_into_other(engine, demo_cfg) -> None:
+    frame = tiny_predictions()
+    load_frame(engine, "predictions", frame)
+    plan = StatsPlan(edges={"amount": [50.0], "score": [0.5]}, categories={"channel": ["web"]})
+    with engine.connect() as conn:
+        stats = compute_window_stats(conn, tiny_cfg(demo_cfg), START, START + timedelta(days=3),
+                                     plan)
+    w = frame[frame.model_name == "fraud_demo"]
+    assert stats.categories["channel"] == {
+        "web": int((w.channel == "web").sum()),
+        OTHER: int(w.channel.isin(["app", "pos"]).sum())}
+
+
+@pytest.mark.parametrize("n_edges", [1, 2, 7, 99])
+def test_bin_tree_matches_numpy_searchsorted(engine, n_edges) -> None:
+    rng = np.random.default_rng(n_edges)
+    edges = sorted(rng.normal(size=n_edges).round(3).tolist())
+    values = np.concatenate([rng.normal(size=300), edges]).round(3)  # include exact edge values
+    load_frame(engine, "v", pd.DataFrame({"x": values}))
+    tbl = sa.table("v", sa.column("x"))
+    with engine.connect() as conn:
+        got = [int(b) for b in conn.execute(sa.select(bin_expression(tbl.c.x, edges))).scalars()]
+    assert got == np.searchsorted(edges, values, side="right").tolist()
 
 
 def test_empty_window_gives_zero_rows_not_an_error(engine, demo_cfg) -> None:
     load_frame(engine, "predictions", tiny_predictions())
     with engine.connect() as conn:
         stats = compute_window_stats(conn, tiny_cfg(demo_cfg), datetime(2030, 1, 1),
-                                     datetime(2030, 1, 2), {"amount": [1.0], "score": [0.5]})
+                                     datetime(2030, 1, 2),
+                                     StatsPlan({"amount": [1.0], "score": [0.5]}, None,
+                                               {"region": ["EU"]}))
     assert stats.rows == 0
     assert stats.null_rate("amount") is None
     assert stats.numeric["amount"].mean is None

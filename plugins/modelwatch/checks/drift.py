@@ -1,52 +1,213 @@
-"""Distribution drift of features (layer ``data``) and of the score (layer ``model``)."""
+"""Distribution drift of every feature (layer ``data``) and of the score (layer ``model``), for
+the whole population and for every slice, with every configured method.
+
+Per (slice, column, method) one ``mw_metric`` row: ``check_name`` is the method (``psi``,
+``ks``, …; ``score_<method>`` for score columns), ``slice`` is ``all`` or ``segment=value``.
+The threshold used is stored on the row (alert level in ``threshold``, warn level and its kind in
+``details``), so anyone can see why a value alerted.
+
+Two guards against crying wolf with hundreds of rows per window: slices below a minimum row
+count are ``skipped`` with the reason, and a Benjamini–Hochberg false-discovery control runs over
+the p-values of every row of the window — features × slices × methods — so a crossing that is
+not significant among all those tests is reported ``ok`` with ``details.fdr_suppressed``.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
-from modelwatch.config.schema import MonitorConfig
-from modelwatch.metrics import MetricRow, judge
-from modelwatch.profile import OTHER, Profile
-from modelwatch.stats import get_method
-from modelwatch.warehouse.window_stats import WindowStats
+from modelwatch.config.schema import CalibratedThreshold, ConstantThreshold, MonitorConfig
+from modelwatch.drift.calibration import NullDistribution, calibrated_levels, null_distribution
+from modelwatch.drift.methods import BinnedInput, DriftScore, get_method
+from modelwatch.metrics import STATUS_ORDER, MetricRow, judge
+from modelwatch.profile import OTHER, Profile, coarsen
+from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats
 
 
-def fold_categories(counts: dict[str, int], categories: list[str]) -> np.ndarray:
-    """Current counts laid over the reference's top-K buckets; unseen values go to "other"."""
-    known = set(categories)
-    other = sum(n for value, n in counts.items() if value not in known)
-    return np.array([counts.get(c, 0) for c in categories] + [other], dtype=float)
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    layer: str
+    check_prefix: str
+    importance: float
 
 
-def _psi_row(cfg, layer, check, feature, ref, cur, details) -> MetricRow:
-    value = get_method("psi", details["kind"])(np.asarray(ref, float), cur)
-    return judge(layer, check, feature, value, cfg.thresholds.for_check(check, feature), details)
+def _columns(cfg: MonitorConfig) -> list[Column]:
+    cols = [Column(f.name, f.kind, "data", "", f.importance) for f in cfg.features]
+    cols += [Column(s, "numeric", "model", "score_", 1.0) for s in cfg.columns.score]
+    return cols
+
+
+def _methods(cfg: MonitorConfig, kind: str) -> list[str]:
+    return cfg.drift.numeric_methods if kind == "numeric" else cfg.drift.categorical_methods
+
+
+class DriftContext:
+    """Reference-side data for one profile: counts per slice, bins per method, null distributions."""
+
+    def __init__(self, cfg: MonitorConfig, profile: Profile):
+        self.cfg = cfg
+        self.profile = profile
+        self._nulls: dict[tuple[str, str], NullDistribution] = {}
+
+    def reference_counts(self, column: Column, slice_key: str) -> np.ndarray | None:
+        data = self.profile.data
+        if slice_key == ALL:
+            section = data["numeric" if column.kind == "numeric" else "categorical"][column.name]
+            return np.asarray(section["counts"], dtype=float)
+        ref = data["slices"].get(slice_key)
+        if ref is None:
+            return None
+        return np.asarray(ref["numeric" if column.kind == "numeric" else "categorical"][column.name],
+                          dtype=float)
+
+    def binned(self, column: Column, method: str, reference: np.ndarray, current: np.ndarray,
+               current_range: tuple[float | None, float | None]) -> BinnedInput:
+        if column.kind == "categorical":
+            return BinnedInput(reference, current)
+        col = self.profile.data["numeric"][column.name]
+        spec = get_method(method, "numeric")
+        if spec.needs_edges:
+            lo = min(v for v in (col["min"], current_range[0]) if v is not None)
+            hi = max(v for v in (col["max"], current_range[1]) if v is not None)
+            edges = np.asarray(col["edges"], dtype=float)
+            return BinnedInput(reference, current, edges=edges if edges.size else None,
+                               bounds=(lo, hi))
+        coarse = col["coarse_edges"]
+        return BinnedInput(coarsen(reference, col["edges"], coarse),
+                           coarsen(current, col["edges"], coarse),
+                           edges=np.asarray(coarse, dtype=float) if coarse else None)
+
+    def null(self, column: Column, method: str) -> NullDistribution:
+        key = (column.name, method)
+        if key not in self._nulls:
+            section = "numeric" if column.kind == "numeric" else "categorical"
+            windows = [(np.asarray(w[section][column.name], dtype=float), float(w["rows"]))
+                       for w in self.profile.windows]
+            col = self.profile.data[section][column.name]
+            rng = (col.get("min"), col.get("max"))
+
+            def statistic(rest: np.ndarray, counts: np.ndarray) -> float:
+                spec = get_method(method, column.kind)
+                return spec.func(self.binned(column, method, rest, counts, rng)).value
+
+            self._nulls[key] = null_distribution(method, windows, statistic)
+        return self._nulls[key]
+
+    def levels(self, column: Column, method: str, check: str, rows: float, value: float,
+               reference_rows: float) -> tuple[ConstantThreshold, dict]:
+        spec = self.cfg.thresholds.for_check(check, column.name)
+        registered = get_method(method, column.kind)
+        if spec is None:  # calibrated, never below the method's documented levels
+            spec = CalibratedThreshold(type="calibrated", min_warn=registered.default_warn,
+                                       min_alert=registered.default_alert)
+        if isinstance(spec, CalibratedThreshold):
+            null = self.null(column, method)
+            if not null.usable:
+                return (ConstantThreshold(warn=max(registered.default_warn, spec.min_warn),
+                                          alert=max(registered.default_alert, spec.min_alert)),
+                        {"threshold_type": "method default",
+                         "reason": f"only {len(null.values)} reference windows to calibrate on"})
+            warn, alert, details = calibrated_levels(spec, method, null, rows, value, reference_rows)
+            return ConstantThreshold(warn=warn, alert=alert), details
+        return spec, {"threshold_type": "constant"}
+
+
+def _row(ctx: DriftContext, column: Column, method: str, slice_key: str, current: SliceStats
+         ) -> MetricRow:
+    check = f"{column.check_prefix}{method}"
+    reference = ctx.reference_counts(column, slice_key)
+    if column.kind == "numeric":
+        summary = current.numeric[column.name]
+        counts = np.asarray(summary.bins, dtype=float)
+        rng = (summary.minimum, summary.maximum)
+        extra = {"current_mean": summary.mean}
+    else:
+        buckets = ctx.profile.data["categorical"][column.name]["categories"]
+        observed = current.categories[column.name]
+        counts = np.asarray([observed.get(c, 0) for c in buckets] + [observed.get(OTHER, 0)],
+                            dtype=float)
+        rng = (None, None)
+        extra = {"other_share": float(counts[-1] / counts.sum()) if counts.sum() else None}
+    details = {"method": method, "kind": column.kind, "importance": column.importance,
+               "rows": int(counts.sum()), **extra}
+    if reference is None or reference.sum() == 0:
+        details["reason"] = f"slice {slice_key} has no reference rows"
+        return MetricRow(column.layer, check, column.name, None, None, "skipped", details, slice_key)
+    score: DriftScore = get_method(method, column.kind).func(
+        ctx.binned(column, method, reference, counts, rng))
+    details.update({k: v for k, v in score.details.items() if isinstance(v, int | float | str)})
+    if score.p_value is not None and math.isfinite(score.p_value):
+        details["p_value"] = score.p_value
+    threshold, how = ctx.levels(column, method, check, float(counts.sum()), score.value,
+                                float(reference.sum()))
+    details.update(how)
+    row = judge(column.layer, check, column.name, score.value, threshold, details)
+    return MetricRow(row.layer, row.check_name, row.feature, row.value, row.threshold, row.status,
+                     row.details, slice_key)
+
+
+def _skipped(column: Column, method: str, slice_key: str, rows: int, min_rows: int) -> MetricRow:
+    details = {"method": method, "rows": rows,
+               "reason": f"{rows} rows in slice, fewer than slices.min_rows={min_rows}"}
+    return MetricRow(column.layer, f"{column.check_prefix}{method}", column.name, None, None,
+                     "skipped", details, slice_key)
+
+
+def benjamini_hochberg(p_values: list[float], fdr: float) -> list[bool]:
+    """Which hypotheses are rejected at false-discovery rate ``fdr`` (step-up procedure)."""
+    m = len(p_values)
+    order = np.argsort(p_values)
+    passed = np.zeros(m, dtype=bool)
+    cutoff = -1
+    for rank, index in enumerate(order, start=1):
+        if p_values[index] <= fdr * rank / m:
+            cutoff = rank
+    if cutoff > 0:
+        passed[order[:cutoff]] = True
+    return passed.tolist()
+
+
+def _control_fdr(rows: list[MetricRow], fdr: float) -> list[MetricRow]:
+    """Downgrade crossings that are not significant across features × slices × methods.
+
+    Each row's p-value is its calibrated one (how often a normal window reaches the value) when
+    it has a calibrated threshold, else the method's own test; rows without either (constant
+    thresholds on tests-less statistics such as PSI) are judged on their threshold alone.
+    """
+    p_values = {i: r.details.get("null_p_value", r.details.get("p_value"))
+                for i, r in enumerate(rows)}
+    tested = [i for i, p in p_values.items() if p is not None and math.isfinite(p)]
+    if not tested:
+        return rows
+    keep = benjamini_hochberg([p_values[i] for i in tested], fdr)
+    out = list(rows)
+    for i, significant in zip(tested, keep, strict=True):
+        row = out[i]
+        if not significant and STATUS_ORDER[row.status] > 0:
+            details = {**row.details, "fdr_suppressed": row.status, "fdr": fdr}
+            out[i] = MetricRow(row.layer, row.check_name, row.feature, row.value, row.threshold,
+                               "ok", details, row.slice)
+    return out
 
 
 def drift_checks(cfg: MonitorConfig, stats: WindowStats, profile: Profile) -> list[MetricRow]:
-    rows = []
-    for feature in cfg.features:
-        if feature.kind == "numeric":
-            ref = profile.data["numeric"][feature.name]
-            cur = np.array(stats.numeric[feature.name].bins, dtype=float)
-            details = {"kind": "numeric", "bins": len(cur), "current_mean":
-                       stats.numeric[feature.name].mean, "reference_mean": ref["mean"]}
-        else:
-            ref = profile.data["categorical"][feature.name]
-            cur = fold_categories(stats.categories[feature.name], ref["categories"])
-            unseen = [v for v in stats.categories[feature.name] if v not in set(ref["categories"])]
-            details = {"kind": "categorical", "buckets": len(cur), "other_share":
-                       float(cur[-1] / cur.sum()) if cur.sum() else None,
-                       "new_values_sample": sorted(unseen)[:5] if ref["cardinality"] <= 50 else []}
-        details["importance"] = feature.importance
-        rows.append(_psi_row(cfg, "data", "psi", feature.name, ref["counts"], cur, details))
-    for score in cfg.columns.score:
-        ref = profile.data["numeric"][score]
-        cur = np.array(stats.numeric[score].bins, dtype=float)
-        details = {"kind": "numeric", "current_mean": stats.numeric[score].mean,
-                   "reference_mean": ref["mean"]}
-        rows.append(_psi_row(cfg, "model", "score_psi", score, ref["counts"], cur, details))
-    return rows
+    ctx = DriftContext(cfg, profile)
+    rows: list[MetricRow] = []
+    for slice_key, current in sorted(stats.slices.items(), key=lambda kv: kv[0] != ALL):
+        small = slice_key != ALL and current.rows < cfg.slices.min_rows
+        for column in _columns(cfg):
+            for method in _methods(cfg, column.kind):
+                if small:
+                    rows.append(_skipped(column, method, slice_key, current.rows,
+                                         cfg.slices.min_rows))
+                else:
+                    rows.append(_row(ctx, column, method, slice_key, current))
+    return _control_fdr(rows, cfg.slices.fdr)
 
 
-__all__ = ["OTHER", "drift_checks", "fold_categories"]
+__all__ = ["OTHER", "benjamini_hochberg", "drift_checks"]

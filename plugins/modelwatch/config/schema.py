@@ -168,15 +168,56 @@ class ConstantThreshold(Strict):
         return self
 
 
-class ThresholdOverride(ConstantThreshold):
+class CalibratedThreshold(Strict):
+    """Levels learnt from the reference: the statistic's spread across reference windows.
+
+    The reference is split into windows of the monitoring window's size; each window is compared
+    with the rest of the reference, which gives the statistic's null distribution for this
+    feature. A gamma fit of it gives the level exceeded by chance at the configured false-alarm
+    rate. The level is raised for windows smaller than the reference's (statistics shrink with
+    n) and never drops below `min_warn`/`min_alert`, the effect-size floor that keeps huge
+    windows from alerting on negligible shifts.
+    """
+
+    type: Literal["calibrated"] = Field(description="Threshold kind (`calibrated`).")
+    warn_false_alarm_rate: float = Field(0.05, gt=0, lt=1, description="Chance of a warn on "
+                                         "a window like the reference's.")
+    alert_false_alarm_rate: float = Field(0.005, gt=0, lt=1, description="Chance of an alert "
+                                          "on a window like the reference's.")
+    min_warn: float = Field(0.0, ge=0, description="Effect-size floor of the warn level.")
+    min_alert: float = Field(0.0, ge=0, description="Effect-size floor of the alert level.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalibratedThreshold:
+        if self.alert_false_alarm_rate > self.warn_false_alarm_rate:
+            raise ValueError("alert_false_alarm_rate must not exceed warn_false_alarm_rate")
+        if self.min_warn > self.min_alert:
+            raise ValueError(f"min_warn ({self.min_warn}) must not exceed min_alert ({self.min_alert})")
+        return self
+
+
+Threshold = Annotated[ConstantThreshold | CalibratedThreshold, Field(discriminator="type")]
+
+
+class ThresholdOverride(Strict):
     check: str = Field(description="Check the override applies to, e.g. `psi`.")
     feature: str | None = Field(None, description="Feature it applies to (all when omitted).")
+    threshold: Threshold = Field(description="The threshold to use instead, with its `type`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline(cls, value: object) -> object:
+        """Allow the short form `{check: psi, feature: x, warn: 0.2, alert: 0.4}`."""
+        if isinstance(value, dict) and "threshold" not in value:
+            value = dict(value)
+            inner = {k: value.pop(k) for k in list(value) if k not in ("check", "feature")}
+            inner.setdefault("type", "constant")
+            value["threshold"] = inner
+        return value
 
 
 def _default_thresholds() -> dict[str, ConstantThreshold]:
     return {
-        "psi": ConstantThreshold(warn=0.1, alert=0.25),
-        "score_psi": ConstantThreshold(warn=0.1, alert=0.25),
         "null_rate_increase": ConstantThreshold(warn=0.02, alert=0.05),
         "row_count_change": ConstantThreshold(warn=0.3, alert=0.5),
         "freshness_lag_hours": ConstantThreshold(warn=2, alert=6),
@@ -184,9 +225,10 @@ def _default_thresholds() -> dict[str, ConstantThreshold]:
 
 
 class Thresholds(Strict):
-    defaults: dict[str, ConstantThreshold] = Field(
+    defaults: dict[str, Threshold] = Field(
         default_factory=_default_thresholds,
-        description="Per check name; merged over the built-in defaults.",
+        description="Per check name (e.g. `psi`, `ks`, `score_psi`, `row_count_change`); merged "
+        "over the built-in defaults. Drift methods default to their documented constant levels.",
     )
     overrides: list[ThresholdOverride] = Field(
         default_factory=list, description="Per check and feature exceptions."
@@ -194,14 +236,40 @@ class Thresholds(Strict):
 
     @field_validator("defaults", mode="after")
     @classmethod
-    def _merge_defaults(cls, value: dict[str, ConstantThreshold]) -> dict[str, ConstantThreshold]:
+    def _merge_defaults(cls, value: dict) -> dict:
         return {**_default_thresholds(), **value}
 
-    def for_check(self, check: str, feature: str | None = None) -> ConstantThreshold | None:
+    def for_check(self, check: str, feature: str | None = None):
         for override in self.overrides:
             if override.check == check and override.feature in (None, feature):
-                return override
+                return override.threshold
         return self.defaults.get(check)
+
+
+class DriftSettings(Strict):
+    numeric_methods: list[str] = Field(
+        default_factory=lambda: ["psi", "ks", "jensen_shannon", "wasserstein"],
+        description="Drift methods for numeric features and the score (see docs/drift_methods.md).")
+    categorical_methods: list[str] = Field(
+        default_factory=lambda: ["psi", "chi_square"],
+        description="Drift methods for categorical features (Jensen–Shannon is available but "
+        "biased upwards on small samples of high-cardinality columns).")
+    bins: int = Field(10, ge=2, le=50, description="Quantile bins for PSI/JS/KL/chi-square.")
+    fine_bins: int = Field(100, ge=10, le=1000, description="Quantile grid for KS/Wasserstein "
+                           "(and percentiles); the bins above are a coarsening of it.")
+    top_k: int = Field(50, ge=1, le=10_000, description="Categories kept per categorical "
+                       "feature; the rest share one `__other__` bucket.")
+
+
+class SliceSettings(Strict):
+    top_n: int = Field(10, ge=0, le=200, description="Values per segment column monitored as "
+                       "slices, largest by reference volume.")
+    values: dict[Identifier, list[str]] = Field(
+        default_factory=dict, description="Extra values to monitor per segment column.")
+    min_rows: int = Field(500, ge=1, description="A slice with fewer rows in the window is "
+                          "`skipped` with the reason, not judged.")
+    fdr: float = Field(0.05, gt=0, lt=1, description="False-discovery rate across features × "
+                       "slices (Benjamini–Hochberg on the drift tests' p-values).")
 
 
 class Condition(Strict):
@@ -261,6 +329,8 @@ class MonitorConfig(Strict):
     reference: Reference = Field(description="What 'normal' is: a reference window or table.")
     thresholds: Thresholds = Field(default_factory=Thresholds,
                                    description="Warn/alert levels per check, with overrides.")
+    drift: DriftSettings = Field(default_factory=DriftSettings, description="Drift methods, bins.")
+    slices: SliceSettings = Field(default_factory=SliceSettings, description="Per-segment slices.")
     decisions: list[Rule] = Field(default_factory=list, description="Decision rules.")
     retraining: Retraining | None = Field(None, description="What a retrain runs.")
     alerting: Alerting = Field(default_factory=Alerting, description="Links in alerts.")
@@ -271,6 +341,22 @@ class MonitorConfig(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"features listed twice: {dupes}; keep one entry per column")
+        return self
+
+    @model_validator(mode="after")
+    def _known_methods(self) -> MonitorConfig:
+        from modelwatch.drift.methods import method_names
+
+        for kind, names in (("numeric", self.drift.numeric_methods),
+                            ("categorical", self.drift.categorical_methods)):
+            known = method_names(kind)
+            bad = [n for n in names if n not in known]
+            if bad:
+                raise ValueError(f"drift.{kind}_methods: unknown {bad}; methods for {kind} "
+                                 f"features are {known}")
+        unknown = sorted(set(self.slices.values) - set(self.segments))
+        if unknown:
+            raise ValueError(f"slices.values names {unknown}, which are not in `segments`")
         return self
 
     @property

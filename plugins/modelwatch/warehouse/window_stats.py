@@ -1,8 +1,17 @@
-"""One pass over a window: row count, freshness, nulls, moments, binned and category counts.
+"""One pass over a window: row count, freshness, nulls, moments, binned and category counts —
+for the whole population and for every slice of the segment columns at once.
 
-Everything is aggregated in the warehouse; what comes back is a few hundred numbers per window
-whatever the row count, so memory stays flat as traffic grows. Numeric bins use a ``CASE`` ladder
-over the reference profile's edges (see docs/benchmarks.md in NOTES: the fastest shape on DuckDB).
+Everything is aggregated in the warehouse; what comes back is a few thousand numbers per window
+whatever the row count, so memory stays flat as traffic grows.
+
+- Numeric columns are binned against the reference profile's quantile edges with a *balanced*
+  ``CASE`` tree: ``log2(bins)`` comparisons per value instead of a ladder's ``bins``, in portable
+  SQL (DuckDB, PostgreSQL, SQLite, any dialect with ``CASE``).
+- Categorical values outside the profile's top-K are folded into ``__other__`` in SQL, so a
+  100k-category column returns K+1 counts, not 100k.
+- Slices come from grouping every query by the segment columns (values outside the profile's
+  top-N folded into ``__other__``); the per-slice and whole-population figures are then sums of
+  the same groups, so slices cost no extra scan.
 """
 
 from __future__ import annotations
@@ -15,6 +24,9 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.source import predictions_ref, window_filter
+
+ALL = "all"
+OTHER = "__other__"
 
 
 @dataclass
@@ -37,31 +49,73 @@ class NumericSummary:
         var = (self.total_sq - self.total**2 / self.count) / (self.count - 1)
         return max(var, 0.0) ** 0.5
 
+    def add_moments(self, count: int, total, total_sq, minimum, maximum) -> None:
+        self.count += int(count or 0)
+        self.total += float(total or 0.0)
+        self.total_sq += float(total_sq or 0.0)
+        if minimum is not None:
+            self.minimum = float(minimum) if self.minimum is None else min(self.minimum, minimum)
+        if maximum is not None:
+            self.maximum = float(maximum) if self.maximum is None else max(self.maximum, maximum)
+
+
+@dataclass
+class SliceStats:
+    """Aggregates of one slice (``all``, or ``segment=value``) of a window."""
+
+    rows: int = 0
+    non_null: dict[str, int] = field(default_factory=dict)
+    numeric: dict[str, NumericSummary] = field(default_factory=dict)
+    categories: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def null_rate(self, column: str) -> float | None:
+        return None if self.rows == 0 else 1.0 - self.non_null.get(column, 0) / self.rows
+
 
 @dataclass
 class WindowStats:
     rows: int
     min_event_ts: datetime | None
     max_event_ts: datetime | None
-    non_null: dict[str, int]
-    numeric: dict[str, NumericSummary]
-    categories: dict[str, dict[str, int]]
     versions: dict[str, int]
+    slices: dict[str, SliceStats]
+
+    @property
+    def whole(self) -> SliceStats:
+        return self.slices[ALL]
+
+    @property
+    def numeric(self) -> dict[str, NumericSummary]:
+        return self.whole.numeric
+
+    @property
+    def categories(self) -> dict[str, dict[str, int]]:
+        return self.whole.categories
+
+    @property
+    def non_null(self) -> dict[str, int]:
+        return self.whole.non_null
 
     def null_rate(self, column: str) -> float | None:
-        return None if self.rows == 0 else 1.0 - self.non_null[column] / self.rows
+        return self.whole.null_rate(column)
 
     @property
     def dominant_version(self) -> str | None:
         return max(self.versions, key=self.versions.get) if self.versions else None
 
 
-def _bin_case(col, edges: list[float]):
-    """Bin index of ``col``: 0 below edges[0], i after edges[i-1], len(edges) at the top."""
-    if not edges:
-        return sa.literal(0)
-    whens = [(col < edge, i) for i, edge in enumerate(edges)]
-    return sa.case(*whens, else_=len(edges))
+@dataclass(frozen=True)
+class StatsPlan:
+    """What to aggregate, taken from the reference profile.
+
+    ``edges``: inner bin edges per numeric column. ``categories``: the buckets kept per
+    categorical column (others fold into ``__other__``); ``None`` keeps every value (used once,
+    to find the reference's top-K). ``segments``: the values kept per segment column.
+    """
+
+    edges: dict[str, list[float]]
+    categories: dict[str, list[str]] | None = None
+    segments: dict[str, list[str]] = field(default_factory=dict)
 
 
 def numeric_columns(cfg: MonitorConfig) -> list[str]:
@@ -74,91 +128,133 @@ def categorical_columns(cfg: MonitorConfig) -> list[str]:
     return [f.name for f in cfg.features if f.kind == "categorical"]
 
 
+def bin_expression(col, edges: list[float]):
+    """Bin index of ``col`` as a balanced CASE tree: 0 below edges[0], len(edges) at the top.
+
+    Bin ``i`` is ``[edges[i-1], edges[i])``, the same convention as
+    ``numpy.searchsorted(edges, x, side="right")``.
+    """
+
+    def tree(lo: int, hi: int):
+        if lo == hi:
+            return sa.literal(lo)
+        mid = (lo + hi + 1) // 2
+        return sa.case((col < edges[mid - 1], tree(lo, mid - 1)), else_=tree(mid, hi))
+
+    return tree(0, len(edges))
+
+
+def _folded(col, keep: list[str] | None):
+    text = sa.cast(col, sa.String)
+    if keep is None:
+        return text
+    if not keep:
+        return sa.literal(OTHER)
+    return sa.case((text.in_(keep), text), else_=sa.literal(OTHER))
+
+
+def _slice_keys(segments: list[str], values: tuple) -> list[str]:
+    return [ALL] + [f"{seg}={value}" for seg, value in zip(segments, values, strict=True)]
+
+
 def compute_window_stats(
     conn: Connection,
     cfg: MonitorConfig,
     start: datetime,
     end: datetime,
-    edges: dict[str, list[float]],
+    plan: StatsPlan,
     table: str | None = None,
 ) -> WindowStats:
     """Aggregate one window of the predictions table (or a reference table) for all columns."""
     tbl = predictions_ref(cfg, table)
-    where = window_filter(cfg, tbl, start, end)
-    source = sa.select(tbl).where(where).subquery("w")
+    source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("w")
     numeric = numeric_columns(cfg)
     categorical = categorical_columns(cfg)
     monitored = numeric + categorical
+    segments = [s for s in cfg.segments if s in plan.segments]
+    seg_exprs = [_folded(source.c[s], plan.segments[s]).label(f"seg{i}")
+                 for i, s in enumerate(segments)]
+    n_seg = len(seg_exprs)
+    group_positions = [sa.literal_column(str(i + 1)) for i in range(n_seg)]
+
+    def new_slice() -> SliceStats:
+        return SliceStats(
+            non_null={c: 0 for c in monitored},
+            numeric={c: NumericSummary(bins=[0] * (len(plan.edges.get(c, [])) + 1))
+                     for c in numeric},
+            categories={c: {} for c in categorical},
+        )
+
+    slices: dict[str, SliceStats] = {ALL: new_slice()}
+
+    def slices_of(values: tuple) -> list[SliceStats]:
+        return [slices.setdefault(key, new_slice()) for key in _slice_keys(segments, values)]
 
     scalar_cols = [
+        *seg_exprs,
         sa.func.count().label("rows"),
         sa.func.min(source.c[cfg.columns.event_ts]).label("min_ts"),
         sa.func.max(source.c[cfg.columns.event_ts]).label("max_ts"),
     ]
-    for i, name in enumerate(monitored):
-        scalar_cols.append(sa.func.count(source.c[name]).label(f"nn{i}"))
+    scalar_cols += [sa.func.count(source.c[name]).label(f"nn{i}") for i, name in enumerate(monitored)]
     for i, name in enumerate(numeric):
         col = sa.cast(source.c[name], sa.Double)  # FLOAT is 32-bit in DuckDB
-        scalar_cols += [
-            sa.func.sum(col).label(f"s{i}"),
-            sa.func.sum(col * col).label(f"ss{i}"),
-            sa.func.min(col).label(f"mn{i}"),
-            sa.func.max(col).label(f"mx{i}"),
-        ]
-    row = conn.execute(sa.select(*scalar_cols)).mappings().one()
-    non_null = {name: int(row[f"nn{i}"]) for i, name in enumerate(monitored)}
-    summaries = {
-        name: NumericSummary(
-            count=non_null[name],
-            total=float(row[f"s{i}"] or 0.0),
-            total_sq=float(row[f"ss{i}"] or 0.0),
-            minimum=None if row[f"mn{i}"] is None else float(row[f"mn{i}"]),
-            maximum=None if row[f"mx{i}"] is None else float(row[f"mx{i}"]),
-            bins=[0] * (len(edges.get(name, [])) + 1),
-        )
-        for i, name in enumerate(numeric)
-    }
+        scalar_cols += [sa.func.sum(col).label(f"s{i}"), sa.func.sum(col * col).label(f"ss{i}"),
+                        sa.func.min(col).label(f"mn{i}"), sa.func.max(col).label(f"mx{i}")]
+    query = sa.select(*scalar_cols)
+    if n_seg:
+        query = query.group_by(*group_positions)
+    total_rows, min_ts, max_ts = 0, None, None
+    for row in conn.execute(query).mappings():
+        values = tuple(row[f"seg{i}"] for i in range(n_seg))
+        if not row["rows"]:
+            continue
+        total_rows += int(row["rows"])
+        min_ts = row["min_ts"] if min_ts is None else min(min_ts, row["min_ts"])
+        max_ts = row["max_ts"] if max_ts is None else max(max_ts, row["max_ts"])
+        for target in slices_of(values):
+            target.rows += int(row["rows"])
+            for i, name in enumerate(monitored):
+                target.non_null[name] += int(row[f"nn{i}"])
+            for i, name in enumerate(numeric):
+                target.numeric[name].add_moments(row[f"nn{i}"], row[f"s{i}"], row[f"ss{i}"],
+                                                 row[f"mn{i}"], row[f"mx{i}"])
 
-    if numeric and row["rows"]:
+    if numeric and total_rows:
         parts = [
-            sa.select(
-                sa.literal(name).label("feature"),
-                _bin_case(source.c[name], edges.get(name, [])).label("bin"),
-                sa.func.count().label("n"),
-            )
+            sa.select(sa.literal(name).label("feature"), *seg_exprs,
+                      bin_expression(source.c[name], plan.edges.get(name, [])).label("bin"),
+                      sa.func.count().label("n"))
             .where(source.c[name].is_not(None))
-            .group_by(sa.literal_column("2"))
+            .group_by(*[sa.literal_column(str(i + 2)) for i in range(n_seg + 1)])
             for name in numeric
         ]
-        for feature, bin_index, n in conn.execute(sa.union_all(*parts)):
-            summaries[feature].bins[int(bin_index)] += int(n)
+        for row in conn.execute(sa.union_all(*parts)):
+            feature, values, bin_index, n = row[0], tuple(row[1:1 + n_seg]), row[-2], row[-1]
+            for target in slices_of(values):
+                target.numeric[feature].bins[int(bin_index)] += int(n)
 
-    categories: dict[str, dict[str, int]] = {name: {} for name in categorical}
-    if categorical and row["rows"]:
+    if categorical and total_rows:
+        keep = plan.categories or {}
         parts = [
-            sa.select(
-                sa.literal(name).label("feature"),
-                sa.cast(source.c[name], sa.String).label("value"),
-                sa.func.count().label("n"),
-            )
+            sa.select(sa.literal(name).label("feature"), *seg_exprs,
+                      _folded(source.c[name], keep.get(name) if plan.categories is not None
+                              else None).label("value"),
+                      sa.func.count().label("n"))
             .where(source.c[name].is_not(None))
-            .group_by(sa.literal_column("2"))
+            .group_by(*[sa.literal_column(str(i + 2)) for i in range(n_seg + 1)])
             for name in categorical
         ]
-        for feature, value, n in conn.execute(sa.union_all(*parts)):
-            categories[feature][str(value)] = int(n)
+        for row in conn.execute(sa.union_all(*parts)):
+            feature, values, value, n = row[0], tuple(row[1:1 + n_seg]), str(row[-2]), row[-1]
+            for target in slices_of(values):
+                counts = target.categories[feature]
+                counts[value] = counts.get(value, 0) + int(n)
 
     version_col = source.c[cfg.columns.model_version]
     versions = {
         str(v): int(n)
         for v, n in conn.execute(sa.select(version_col, sa.func.count()).group_by(version_col))
-    }
-    return WindowStats(
-        rows=int(row["rows"]),
-        min_event_ts=row["min_ts"],
-        max_event_ts=row["max_ts"],
-        non_null=non_null,
-        numeric=summaries,
-        categories=categories,
-        versions=versions,
-    )
+    } if total_rows else {}
+    return WindowStats(rows=total_rows, min_event_ts=min_ts, max_event_ts=max_ts,
+                       versions=versions, slices=slices)

@@ -1,0 +1,1 @@
+"""Drift detection: methods that compare a current window with a reference, and their registry."""
