@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 $(BIN)/modelwatch: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[airflow,dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[airflow,dev,celery]'
 	touch $@
 
 install: $(BIN)/modelwatch
@@ -26,7 +26,7 @@ lint: install
 lock:
 	rm -rf /tmp/modelwatch-lock && $(PYTHON) -m venv /tmp/modelwatch-lock
 	/tmp/modelwatch-lock/bin/pip install -q --upgrade pip
-	/tmp/modelwatch-lock/bin/pip install -q -e '.[airflow,dev]'
+	/tmp/modelwatch-lock/bin/pip install -q -e '.[airflow,dev,celery]'
 	/tmp/modelwatch-lock/bin/pip freeze --exclude-editable > constraints.txt
 
 clean:

@@ -18,24 +18,34 @@ from modelwatch.warehouse.tables import mw_alert, mw_metric
 def _flagged(engine: Engine, cfg: MonitorConfig, start: datetime) -> list[sa.Row]:
     query = (
         sa.select(mw_metric.c.layer, mw_metric.c.check_name, mw_metric.c.feature,
-                  mw_metric.c.value, mw_metric.c.status)
+                  mw_metric.c.slice, mw_metric.c.status)
         .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.window_start == start,
                mw_metric.c.status.in_(["warn", "alert"]))
-        .order_by(mw_metric.c.status, mw_metric.c.check_name, mw_metric.c.feature)
     )
     with engine.connect() as conn:
         return list(conn.execute(query))
+
+
+def _by_feature(rows: list[sa.Row]) -> dict[str, tuple[set[str], set[str]]]:
+    """feature -> (checks that fired, slices where they fired)."""
+    grouped: dict[str, tuple[set[str], set[str]]] = {}
+    for r in rows:
+        checks, slices = grouped.setdefault(r.feature or "-", (set(), set()))
+        checks.add(r.check_name)
+        slices.add(r.slice)
+    return grouped
 
 
 def day_line(engine: Engine, cfg: MonitorConfig, day: int, start: datetime, state: str) -> str:
     rows = _flagged(engine, cfg, start)
     alerts = [r for r in rows if r.status == "alert"]
     warns = [r for r in rows if r.status == "warn"]
-    names = ", ".join(f"{r.check_name}:{r.feature}" for r in alerts[:6])
-    more = f" +{len(alerts) - 6}" if len(alerts) > 6 else ""
-    tag = "ok  " if not rows else ("ALERT" if alerts else "warn ")
+    features = _by_feature(alerts or warns)
+    names = ", ".join(f"{feature}({len(checks)} checks, {len(slices)} slices)"
+                      for feature, (checks, slices) in sorted(features.items()))
+    tag = "ok   " if not rows else ("ALERT" if alerts else "warn ")
     return (f"    day {day:2d} {start:%a %Y-%m-%d} run={state.split('.')[-1]:<7} {tag} "
-            f"{len(alerts)} alert / {len(warns)} warn  {names}{more}")
+            f"{len(alerts):3d} alert / {len(warns):2d} warn rows  {names}")
 
 
 def final_report(engine: Engine, cfg: MonitorConfig, first_day: int, last_day: int) -> str:
@@ -46,21 +56,31 @@ def final_report(engine: Engine, cfg: MonitorConfig, first_day: int, last_day: i
         rows = conn.execute(
             sa.select(mw_metric.c.check_name, mw_metric.c.feature, mw_metric.c.window_start)
             .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.status == "alert",
+                   mw_metric.c.slice == "all",
                    mw_metric.c.window_start >= lo, mw_metric.c.window_start < hi)
         ).all()
+        totals = dict(conn.execute(
+            sa.select(mw_metric.c.status, sa.func.count()).where(
+                mw_metric.c.model_name == cfg.model.name,
+                mw_metric.c.window_start >= lo, mw_metric.c.window_start < hi)
+            .group_by(mw_metric.c.status)).all())
         open_alerts = conn.execute(
             sa.select(sa.func.count()).select_from(mw_alert)
             .where(mw_alert.c.model_name == cfg.model.name, mw_alert.c.status == "open")
         ).scalar_one()
-    days: dict[tuple[str, str], list[int]] = {}
+    days: dict[str, set[int]] = {}
+    checks: dict[str, set[str]] = {}
     for check, feature, start in rows:
-        days.setdefault((check, feature or "-"), []).append((start - day_of(1)).days + 1)
-    lines = ["", "Alert timeline (scenario days on which each check alerted):"]
-    for (check, feature), hit in sorted(days.items(), key=lambda kv: min(kv[1])):
-        lines.append(f"    {check:<22} {feature:<24} days {_ranges(sorted(hit))}")
+        days.setdefault(feature or "-", set()).add((start - day_of(1)).days + 1)
+        checks.setdefault(feature or "-", set()).add(check)
+    lines = ["", "Alert timeline, whole population (scenario days on which each feature alerted):"]
+    for feature, hit in sorted(days.items(), key=lambda kv: (min(kv[1]), kv[0])):
+        lines.append(f"    {feature:<24} days {_ranges(sorted(hit)):<10} "
+                     f"by {', '.join(sorted(checks[feature]))}")
     if not days:
         lines.append("    (none)")
-    lines.append(f"Stored: mw_metric, mw_alert ({open_alerts} alert rows open).")
+    lines.append("Stored in mw_metric: " + ", ".join(f"{n:,} {s}" for s, n in sorted(totals.items()))
+                 + f" rows (every method x feature x slice x day); mw_alert: {open_alerts:,} open.")
     return "\n".join(lines)
 
 
