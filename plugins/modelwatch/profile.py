@@ -36,10 +36,11 @@ from modelwatch.warehouse.window_stats import (
     StatsPlan,
     categorical_columns,
     compute_window_stats,
+    confidence_columns,
     numeric_columns,
 )
 
-PROFILE_FORMAT = 2
+PROFILE_FORMAT = 3
 MAX_REFERENCE_WINDOWS = 200
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
@@ -208,9 +209,13 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
                "cardinality": cardinality[name], "null_rate": whole.null_rate(name)}
         for name in categorical_columns(cfg)
     }
+    confidence = {name: {"mean_confidence": whole.mean_confidence(name),
+                         "high_confidence_share": whole.high_confidence_share(name)}
+                  for name in confidence_columns(cfg)}
     return {
         "format": PROFILE_FORMAT,
         "rows": stats.rows,
+        "confidence": confidence,
         "rows_per_window": stats.rows / n_windows,
         "numeric": numeric,
         "categorical": categorical,

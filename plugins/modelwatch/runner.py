@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from modelwatch.alerts import AlertRow, record_alerts
 from modelwatch.checks.data_quality import data_quality_checks
 from modelwatch.checks.drift import drift_checks
+from modelwatch.checks.model import confidence_checks
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile, ensure_profile
@@ -81,7 +82,7 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
     with engine.begin() as conn:
         stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
         rows = [*data_quality_checks(cfg, stats, profile, window.end),
-                *drift_checks(cfg, stats, profile)]
+                *drift_checks(cfg, stats, profile), *confidence_checks(cfg, stats, profile)]
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                         model_version=stats.dominant_version, window_start=window.start,
                         window_end=window.end, rows=rows)

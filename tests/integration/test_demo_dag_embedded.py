@@ -72,7 +72,8 @@ def test_every_day_stores_the_foundation_checks(warehouse, ran_days) -> None:
         whole = [r for r in rows if r.slice == "all"]
         checks = {r.check_name for r in whole}
         assert {"psi", "ks", "jensen_shannon", "wasserstein", "chi_square", "null_rate_increase",
-                "row_count_change", "freshness_lag_hours", "score_psi", "score_ks"} <= checks
+                "row_count_change", "freshness_lag_hours", "score_psi", "score_ks",
+                "mean_confidence_change", "high_confidence_share_change", "prediction_psi"} <= checks
         assert len([r for r in whole if r.check_name == "psi"]) == 21
         assert all(r.status != "skipped" for r in whole), day
         slices = {r.slice for r in rows if r.check_name == "psi"}

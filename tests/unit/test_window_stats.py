@@ -31,6 +31,7 @@ def tiny_predictions(seed: int = 3, n: int = 600) -> pd.DataFrame:
         "score": rng.random(n),
         "region": rng.choice(["EU", "NA", "APAC"], n),
     })
+    frame["prediction"] = (frame["score"] >= 0.5).astype(int)
     frame.loc[rng.random(n) < 0.1, "amount"] = np.nan
     frame.loc[rng.random(n) < 0.05, "channel"] = None
     return frame
@@ -93,6 +94,12 @@ def test_window_stats_match_pandas(engine, demo_cfg) -> None:
     assert stats.versions == want["versions"]
     assert pd.Timestamp(stats.max_event_ts) == want["max_ts"]
     assert sum(stats.numeric["score"].bins) == want["rows"]
+    w = frame[(frame.model_name == "fraud_demo") & (frame.event_ts >= start) & (frame.event_ts < end)]
+    confidence = np.maximum(w.score, 1 - w.score)
+    assert stats.whole.mean_confidence("score") == pytest.approx(confidence.mean(), rel=1e-9)
+    assert stats.whole.high_confidence_share("score") == pytest.approx((confidence >= 0.9).mean())
+    assert stats.categories["prediction"] == {str(k): int(v) for k, v in
+                                               w.prediction.value_counts().items()}
     # slices: kept values, the rest folded into __other__, each equal to pandas on that subset
     assert set(stats.slices) == {"all", "region=EU", "region=NA", f"region={OTHER}"}
     eu = expected_stats(frame, start, end, edges, region="EU")

@@ -24,7 +24,7 @@ from modelwatch.drift.calibration import NullDistribution, calibrated_levels, nu
 from modelwatch.drift.methods import BinnedInput, DriftScore, get_method
 from modelwatch.metrics import STATUS_ORDER, MetricRow, judge
 from modelwatch.profile import OTHER, Profile, coarsen
-from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats
+from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats, categorical_columns
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,43 @@ class Column:
 
 
 def _columns(cfg: MonitorConfig) -> list[Column]:
+    """Features (layer data), the score columns and the served prediction's class mix (model)."""
     cols = [Column(f.name, f.kind, "data", "", f.importance) for f in cfg.features]
     cols += [Column(s, "numeric", "model", "score_", 1.0) for s in cfg.columns.score]
+    prediction = cfg.columns.prediction
+    if prediction and prediction in categorical_columns(cfg) and prediction not in {
+            f.name for f in cfg.features}:
+        cols.append(Column(prediction, "categorical", "model", "prediction_", 1.0))
     return cols
 
 
 def _methods(cfg: MonitorConfig, kind: str) -> list[str]:
     return cfg.drift.numeric_methods if kind == "numeric" else cfg.drift.categorical_methods
+
+
+MIN_EXPECTED = 5.0
+
+
+def merge_sparse_buckets(reference: np.ndarray, current: np.ndarray,
+                         min_expected: float = MIN_EXPECTED) -> tuple[np.ndarray, np.ndarray]:
+    """Fold categories the window is too small to see into the last (``__other__``) bucket.
+
+    A category with reference share p expects ``p * n`` rows in a window of n; below
+    ``min_expected`` (5, the chi-square rule of thumb) its observed count is mostly zero or one,
+    and smoothed log-ratios (PSI, KL) blow up on those empty buckets. Merging them keeps small
+    windows and slices of high-cardinality columns from alerting on sampling noise.
+    """
+    total_ref, total_cur = reference.sum(), current.sum()
+    if total_ref <= 0 or total_cur <= 0 or reference.size < 3:
+        return reference, current
+    sparse = reference[:-1] / total_ref * total_cur < min_expected
+    if not sparse.any():
+        return reference, current
+    keep = np.append(~sparse, True)
+    ref, cur = reference[keep].copy(), current[keep].copy()
+    ref[-1] += reference[:-1][sparse].sum()
+    cur[-1] += current[:-1][sparse].sum()
+    return ref, cur
 
 
 class DriftContext:
@@ -68,7 +98,7 @@ class DriftContext:
     def binned(self, column: Column, method: str, reference: np.ndarray, current: np.ndarray,
                current_range: tuple[float | None, float | None]) -> BinnedInput:
         if column.kind == "categorical":
-            return BinnedInput(reference, current)
+            return BinnedInput(*merge_sparse_buckets(reference, current))
         col = self.profile.data["numeric"][column.name]
         spec = get_method(method, "numeric")
         if spec.needs_edges:

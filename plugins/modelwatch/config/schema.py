@@ -221,6 +221,8 @@ def _default_thresholds() -> dict[str, ConstantThreshold]:
         "null_rate_increase": ConstantThreshold(warn=0.02, alert=0.05),
         "row_count_change": ConstantThreshold(warn=0.3, alert=0.5),
         "freshness_lag_hours": ConstantThreshold(warn=2, alert=6),
+        "mean_confidence_change": ConstantThreshold(warn=0.02, alert=0.05),
+        "high_confidence_share_change": ConstantThreshold(warn=0.03, alert=0.08),
     }
 
 

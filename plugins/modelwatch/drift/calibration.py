@@ -18,6 +18,7 @@ window does not alert on a negligible shift.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class NullDistribution:
     def usable(self) -> bool:
         return len(self.values) >= MIN_WINDOWS
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - values are small frozen tuples
     def _gamma(self) -> tuple[float, float] | None:
         arr = np.asarray(self.values, dtype=float)
         mean, var = float(arr.mean()), float(arr.var(ddof=1))
@@ -47,6 +49,7 @@ class NullDistribution:
             return None
         return mean * mean / var, var / mean
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019
     def quantile(self, upper_tail: float) -> float:
         """Level exceeded with probability ``upper_tail`` under a moment-matched gamma."""
         from scipy import stats

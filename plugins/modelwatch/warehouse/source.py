@@ -22,6 +22,8 @@ def predictions_ref(cfg: MonitorConfig, table: str | None = None) -> sa.TableCla
     c = cfg.columns
     names = [c.request_id, c.event_ts, c.model_name, c.model_version, *c.score]
     names += [f.name for f in cfg.features] + list(cfg.segments)
+    if c.prediction:
+        names.append(c.prediction)
     return table_ref(table or cfg.tables.predictions, *names)
 
 

@@ -27,6 +27,7 @@ from modelwatch.warehouse.source import predictions_ref, window_filter
 
 ALL = "all"
 OTHER = "__other__"
+HIGH_CONFIDENCE = 0.9  # a binary score this far from undecided (p >= 0.9 or p <= 0.1)
 
 
 @dataclass
@@ -67,6 +68,17 @@ class SliceStats:
     non_null: dict[str, int] = field(default_factory=dict)
     numeric: dict[str, NumericSummary] = field(default_factory=dict)
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
+    confidence_sum: dict[str, float] = field(default_factory=dict)
+    high_confidence: dict[str, int] = field(default_factory=dict)
+
+    def mean_confidence(self, score: str) -> float | None:
+        """Mean of max(p, 1 - p): how sure the binary model is, on average."""
+        n = self.numeric[score].count if score in self.numeric else 0
+        return self.confidence_sum.get(score, 0.0) / n if n else None
+
+    def high_confidence_share(self, score: str) -> float | None:
+        n = self.numeric[score].count if score in self.numeric else 0
+        return self.high_confidence.get(score, 0) / n if n else None
 
     def null_rate(self, column: str) -> float | None:
         return None if self.rows == 0 else 1.0 - self.non_null.get(column, 0) / self.rows
@@ -125,7 +137,16 @@ def numeric_columns(cfg: MonitorConfig) -> list[str]:
 
 
 def categorical_columns(cfg: MonitorConfig) -> list[str]:
-    return [f.name for f in cfg.features if f.kind == "categorical"]
+    """Categorical features, and the served prediction (its class mix is a model-layer signal)."""
+    cols = [f.name for f in cfg.features if f.kind == "categorical"]
+    if cfg.columns.prediction and cfg.model.task in ("binary", "multiclass"):
+        cols.append(cfg.columns.prediction)
+    return list(dict.fromkeys(cols))
+
+
+def confidence_columns(cfg: MonitorConfig) -> list[str]:
+    """Score columns whose confidence is monitored (binary: the positive-class probability)."""
+    return list(cfg.columns.score[:1]) if cfg.model.task == "binary" else []
 
 
 def bin_expression(col, edges: list[float]):
@@ -177,6 +198,8 @@ def compute_window_stats(
     n_seg = len(seg_exprs)
     group_positions = [sa.literal_column(str(i + 1)) for i in range(n_seg)]
 
+    confident = confidence_columns(cfg)
+
     def new_slice() -> SliceStats:
         return SliceStats(
             non_null={c: 0 for c in monitored},
@@ -188,7 +211,11 @@ def compute_window_stats(
     slices: dict[str, SliceStats] = {ALL: new_slice()}
 
     def slices_of(values: tuple) -> list[SliceStats]:
-        return [slices.setdefault(key, new_slice()) for key in _slice_keys(segments, values)]
+        keys = _slice_keys(segments, values)
+        for key in keys:
+            if key not in slices:
+                slices[key] = new_slice()
+        return [slices[key] for key in keys]
 
     scalar_cols = [
         *seg_exprs,
@@ -201,6 +228,13 @@ def compute_window_stats(
         col = sa.cast(source.c[name], sa.Double)  # FLOAT is 32-bit in DuckDB
         scalar_cols += [sa.func.sum(col).label(f"s{i}"), sa.func.sum(col * col).label(f"ss{i}"),
                         sa.func.min(col).label(f"mn{i}"), sa.func.max(col).label(f"mx{i}")]
+    for i, name in enumerate(confident):
+        p = sa.cast(source.c[name], sa.Double)
+        confidence = sa.case((p >= 0.5, p), else_=1.0 - p)
+        scalar_cols += [
+            sa.func.sum(confidence).label(f"conf{i}"),
+            sa.func.sum(sa.case((confidence >= HIGH_CONFIDENCE, 1), else_=0)).label(f"hc{i}"),
+        ]
     query = sa.select(*scalar_cols)
     if n_seg:
         query = query.group_by(*group_positions)
@@ -219,6 +253,11 @@ def compute_window_stats(
             for i, name in enumerate(numeric):
                 target.numeric[name].add_moments(row[f"nn{i}"], row[f"s{i}"], row[f"ss{i}"],
                                                  row[f"mn{i}"], row[f"mx{i}"])
+            for i, name in enumerate(confident):
+                target.confidence_sum[name] = (target.confidence_sum.get(name, 0.0)
+                                               + float(row[f"conf{i}"] or 0.0))
+                target.high_confidence[name] = (target.high_confidence.get(name, 0)
+                                                + int(row[f"hc{i}"] or 0))
 
     if numeric and total_rows:
         parts = [
