@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 
 from modelwatch.alerts import AlertRow, record_alerts
+from modelwatch.checks.change_points import change_point_checks
 from modelwatch.checks.data_quality import data_quality_checks
 from modelwatch.checks.drift import drift_checks
 from modelwatch.checks.model import confidence_checks
@@ -83,6 +84,7 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
         stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
         rows = [*data_quality_checks(cfg, stats, profile, window.end),
                 *drift_checks(cfg, stats, profile), *confidence_checks(cfg, stats, profile)]
+        rows += change_point_checks(conn, cfg, profile, window.start, rows)
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                         model_version=stats.dominant_version, window_start=window.start,
                         window_end=window.end, rows=rows)

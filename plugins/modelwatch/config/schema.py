@@ -261,6 +261,9 @@ class DriftSettings(Strict):
                            "(and percentiles); the bins above are a coarsening of it.")
     top_k: int = Field(50, ge=1, le=10_000, description="Categories kept per categorical "
                        "feature; the rest share one `__other__` bucket.")
+    change_point: list[Literal["cusum", "page_hinkley", "ewma"]] = Field(
+        default_factory=lambda: ["cusum", "page_hinkley"],
+        description="Detectors run over each feature's PSI history (empty list: none).")
 
 
 class SliceSettings(Strict):

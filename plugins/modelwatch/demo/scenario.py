@@ -130,7 +130,10 @@ def _fit_models(seed: int):
     return champion, challenger, list(x.columns)
 
 
-def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7) -> Scenario:
+def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
+             gradual: tuple[str, int, float] | None = None) -> Scenario:
+    """The scenario's tables. ``gradual=(feature, first_day, per_day)`` adds a slow drift: the
+    feature grows by ``per_day`` every day from ``first_day`` (used to test change points)."""
     rng = np.random.default_rng(seed)
     champion, challenger, columns = _fit_models(seed)
     frames, shadows, labels, offline = [], [], [], []
@@ -141,6 +144,8 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7) -> Sce
         seconds = np.sort(rng.uniform(0, 86400, n))
         ts = pd.Series(pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s"))
         f = _features(rng, n, np.full(n, d), ts, drift=True)
+        if gradual and d >= gradual[1]:
+            f[gradual[0]] = f[gradual[0]] + gradual[2] * (d - gradual[1] + 1)
         y = rng.random(n) < 1 / (1 + np.exp(-_true_logit(f)))
         x = _design(f).reindex(columns=columns, fill_value=0.0)
         served = f.copy()
