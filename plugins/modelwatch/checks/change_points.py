@@ -4,8 +4,8 @@ For every feature (and the score) the whole-population PSI series of all windows
 is read back from ``mw_metric``, log-transformed, and run through the configured detectors
 (``drift.change_point``, default CUSUM and Page–Hinkley). The baseline is the PSI's null
 distribution from the reference windows — what the statistic looks like when nothing
-changed — so a detector starts calibrated on day one. The history is re-read on every run, never carried in state, so a rerun or a backfill of
-a window gives the same answer. ``details.sustained_windows`` ("in alarm for N windows") is the
+changed — so a detector starts calibrated on day one. The history is re-read on every run,
+never carried in state, so a rerun or a backfill of a window gives the same answer. ``details.sustained_windows`` ("in alarm for N windows") is the
 signal decision rules use.
 
 Rows: ``check_name`` ``<check>_<detector>`` (``psi_cusum``, ``score_psi_page_hinkley``), value =
