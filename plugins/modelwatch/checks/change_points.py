@@ -5,13 +5,12 @@ is read back from ``mw_metric``, log-transformed, and run through the configured
 (``drift.change_point``, default CUSUM and Page–Hinkley). The baseline is the PSI's null
 distribution from the reference windows — what the statistic looks like when nothing
 changed — so a detector starts calibrated on day one. The history is re-read on every run,
-never carried in state, so a rerun or a backfill of a window gives the same answer. ``details.sustained_windows`` ("in alarm for N windows") is the
-signal decision rules use.
+never carried in state, so a rerun or a backfill of a window gives the same answer.
+``details.sustained_windows`` ("in alarm for N windows") is the signal decision rules use.
 
 Rows: ``check_name`` ``<check>_<detector>`` (``psi_cusum``, ``score_psi_page_hinkley``), value =
 the detector's statistic (in baseline standard deviations of log PSI), threshold = its alarm
-level; an alarm is a ``warn`` (a trend to look
-at), not a page.
+level; an alarm is a ``warn`` (a trend to look at), not a page.
 """
 
 from __future__ import annotations
