@@ -30,6 +30,12 @@ from modelwatch.warehouse.tables import mw_metric
 from modelwatch.warehouse.window_stats import ALL
 
 SERIES_METHOD = "psi"
+# Wider than the textbook (k=0.5, h=5: ARL0 ~ 930 one-sided) because the baseline has only as many
+# points as reference windows, so its sigma is uncertain and a daily monitor runs for years:
+# k=1, h=8 keeps a stable feature quiet and still fires days before a per-window threshold on a
+# slow drift (tests/integration/test_change_points.py).
+DETECTOR_PARAMS = {"cusum": {"k": 1.0, "h": 8.0}, "page_hinkley": {"delta": 1.0, "lam": 8.0},
+                   "ewma": {"lam": 0.2, "L": 3.5}}
 LOG_FLOOR = 1e-4  # PSI's own smoothing floor
 
 
@@ -72,7 +78,8 @@ def change_point_checks(conn: Connection, cfg: MonitorConfig, profile: Profile,
         baseline = list(ctx.null(column, SERIES_METHOD).values)
         for name in detectors:
             result = detect(name, _log(series),
-                            baseline=_log(baseline) if len(baseline) >= 4 else None)
+                            baseline=_log(baseline) if len(baseline) >= 4 else None,
+                            **DETECTOR_PARAMS.get(name, {}))
             status = "warn" if result.alarm else "ok"
             first = result.first_alarm_index
             details = {"detector": name, "series": check, "windows": len(series),
