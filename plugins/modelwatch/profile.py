@@ -40,7 +40,9 @@ from modelwatch.warehouse.window_stats import (
     numeric_columns,
 )
 
-PROFILE_FORMAT = 3
+PROFILE_FORMAT = 4
+GRID_CELLS = 2048
+GRID_RANGE = (0.005, 0.995)
 MAX_REFERENCE_WINDOWS = 200
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
@@ -59,6 +61,8 @@ class Profile:
             edges={name: col["edges"] for name, col in self.data["numeric"].items()},
             categories={name: col["categories"] for name, col in self.data["categorical"].items()},
             segments=self.data["segments"] if with_segments else {},
+            grids={name: col["grid"] for name, col in self.data["numeric"].items()
+                   if col.get("grid")},
         )
 
     def edges(self) -> dict[str, list[float]]:
@@ -112,16 +116,40 @@ def _unique_edges(values: list[float] | None) -> list[float]:
     return sorted({round(float(v), 12) for v in values})
 
 
-def _grid(cfg: MonitorConfig, cuts: list[float] | None) -> tuple[list[float], list[float], dict]:
-    """Fine edges, the coarse (PSI) edges chosen among them, and the percentiles."""
+def _grid(cfg: MonitorConfig, cuts: list[float] | None) -> tuple[list[float], list[float], dict, dict]:
+    """Fine edges, the coarse (PSI) edges among them, percentiles, and the snapping grid.
+
+    ``cuts`` are the reference quantiles ``GRID_RANGE[0]``, ``1/fine_n … (fine_n-1)/fine_n`` and
+    ``GRID_RANGE[1]``. The fine edges are snapped onto an equal-width grid of ``GRID_CELLS``
+    cells spanning the central 99 % of the reference, so a warehouse that can index arrays
+    (DuckDB, PostgreSQL) bins a value with one subtraction, one multiplication and one array
+    lookup instead of a search over edges (see ``window_stats.bin_expression``). Snapping moves
+    an edge by at most half a cell (1/4096 of that range); it changes which reference quantile
+    an edge sits on, not the validity of any test, because reference and window are binned
+    alike. Edges that snap together merge, as ties do.
+    """
     if not cuts:
-        return [], [], {}
+        return [], [], {}, {}
     fine_n = cfg.drift.fine_bins
-    rounded = [round(float(v), 12) for v in cuts]  # cuts[i] = quantile (i + 1) / fine_n
+    lo, hi = float(cuts[0]), float(cuts[-1])
+    inner = [float(v) for v in cuts[1:-1]]  # inner[i] = quantile (i + 1) / fine_n
+    grid: dict = {}
+    if hi > lo:
+        inv_width = GRID_CELLS / (hi - lo)
+        cell = [min(max(round((v - lo) * inv_width), 0), GRID_CELLS) for v in inner]
+        grid = {"lo": lo, "inv_width": inv_width, "cells": GRID_CELLS,
+                "edge_cells": sorted(set(cell))}
+        snapped = [lo + k / inv_width for k in cell]
+    else:
+        snapped = inner
+    rounded = [round(v, 12) for v in snapped]
     step = fine_n / cfg.drift.bins
     coarse = _unique_edges([rounded[round(step * j) - 1] for j in range(1, cfg.drift.bins)])
-    percentiles = {f"p{p}": rounded[max(round(p * fine_n / 100) - 1, 0)] for p in PERCENTILES}
-    return _unique_edges(rounded), coarse, percentiles
+    percentiles = {f"p{p}": round(inner[max(round(p * fine_n / 100) - 1, 0)], 12)
+                   for p in PERCENTILES}
+    if grid:
+        grid["edges"] = _unique_edges(rounded)
+    return _unique_edges(rounded), coarse, percentiles, grid
 
 
 def _top_values(conn: Connection, source: sa.Subquery, column: str, limit: int
@@ -169,7 +197,8 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
     tbl = predictions_ref(cfg, table)
     source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("ref")
     fine_n = cfg.drift.fine_bins
-    cuts = quantiles(conn, source, numeric_columns(cfg), [i / fine_n for i in range(1, fine_n)])
+    probs = [GRID_RANGE[0], *(i / fine_n for i in range(1, fine_n)), GRID_RANGE[1]]
+    cuts = quantiles(conn, source, numeric_columns(cfg), probs)
     grids = {name: _grid(cfg, values) for name, values in cuts.items()}
     categories, cardinality = {}, {}
     for name in categorical_columns(cfg):
@@ -179,7 +208,7 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
         top, _ = _top_values(conn, source, seg, cfg.slices.top_n) if cfg.slices.top_n else ([], 0)
         segments[seg] = list(dict.fromkeys(top + cfg.slices.values.get(seg, [])))
     plan = StatsPlan(edges={n: g[0] for n, g in grids.items()}, categories=categories,
-                     segments=segments)
+                     segments=segments, grids={n: g[3] for n, g in grids.items() if g[3]})
     stats = compute_window_stats(conn, cfg, start, end, plan, table=table)
     if stats.rows == 0:
         where = f"table {table}" if table else f"window [{start}, {end})"
@@ -191,17 +220,17 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
         start, end = stats.min_event_ts, stats.max_event_ts + timedelta(microseconds=1)
     span = end - start
     n_windows = max(span / cfg.schedule.window, 1.0)
-    windows = _reference_windows(conn, cfg, StatsPlan(plan.edges, categories, {}), table,
-                                 start, end)
+    windows = _reference_windows(conn, cfg, StatsPlan(plan.edges, categories, {}, plan.grids),
+                                 table, start, end)
     whole = stats.whole
     numeric = {}
     for name in numeric_columns(cfg):
-        fine, coarse, pct = grids[name]
+        fine, coarse, pct, grid = grids[name]
         summary = whole.numeric[name]
         numeric[name] = {"edges": fine, "coarse_edges": coarse, "counts": summary.bins,
                          "null_rate": whole.null_rate(name), "mean": summary.mean,
                          "std": summary.std, "min": summary.minimum, "max": summary.maximum,
-                         "percentiles": pct}
+                         "percentiles": pct, "grid": grid}
     categorical = {
         name: {"categories": categories[name],
                "counts": [whole.categories[name].get(c, 0) for c in categories[name]]

@@ -120,7 +120,9 @@ class WindowStats:
 class StatsPlan:
     """What to aggregate, taken from the reference profile.
 
-    ``edges``: inner bin edges per numeric column. ``categories``: the buckets kept per
+    ``edges``: inner bin edges per numeric column; ``grids``: for columns whose edges sit on an
+    equal-width grid (see ``profile._grid``), the grid, which allows array-lookup binning.
+    ``categories``: the buckets kept per
     categorical column (others fold into ``__other__``); ``None`` keeps every value (used once,
     to find the reference's top-K). ``segments``: the values kept per segment column.
     """
@@ -128,6 +130,7 @@ class StatsPlan:
     edges: dict[str, list[float]]
     categories: dict[str, list[str]] | None = None
     segments: dict[str, list[str]] = field(default_factory=dict)
+    grids: dict[str, dict] = field(default_factory=dict)
 
 
 def numeric_columns(cfg: MonitorConfig) -> list[str]:
@@ -153,7 +156,7 @@ def bin_expression(col, edges: list[float]):
     """Bin index of ``col`` as a balanced CASE tree: 0 below edges[0], len(edges) at the top.
 
     Bin ``i`` is ``[edges[i-1], edges[i])``, the same convention as
-    ``numpy.searchsorted(edges, x, side="right")``.
+    ``numpy.searchsorted(edges, x, side="right")``. Portable to any SQL dialect.
     """
 
     def tree(lo: int, hi: int):
@@ -163,6 +166,26 @@ def bin_expression(col, edges: list[float]):
         return sa.case((col < edges[mid - 1], tree(lo, mid - 1)), else_=tree(mid, hi))
 
     return tree(0, len(edges))
+
+
+GRID_DIALECTS = ("duckdb", "postgresql")
+
+
+def grid_cell_expression(col, grid: dict):
+    """Equal-width grid cell of ``col``: -1 below the grid, ``cells`` at or above its top.
+
+    One subtraction, one multiplication and a floor per value — several times cheaper than
+    comparing against a hundred edges. DuckDB and PostgreSQL only (``floor`` and a flooring
+    cast are not portable to SQLite).
+    """
+    cells = float(grid["cells"])
+    offset = sa.func.floor((sa.cast(col, sa.Double) - float(grid["lo"])) * float(grid["inv_width"]))
+    return sa.cast(sa.func.least(sa.func.greatest(offset, -1.0), cells), sa.Integer)
+
+
+def _uses_grid(name: str, plan: StatsPlan, dialect: str) -> bool:
+    grid = plan.grids.get(name)
+    return bool(grid) and dialect in GRID_DIALECTS and grid.get("edges") == plan.edges.get(name)
 
 
 def _folded(col, keep: list[str] | None):
@@ -176,6 +199,35 @@ def _folded(col, keep: list[str] | None):
 
 def _slice_keys(segments: list[str], values: tuple) -> list[str]:
     return [ALL] + [f"{seg}={value}" for seg, value in zip(segments, values, strict=True)]
+
+
+def _histogram(source, name: str, seg_exprs: list, plan: StatsPlan, dialect: str):
+    """Counts per (slices, bin) of one numeric column.
+
+    On DuckDB/PostgreSQL with a grid, two levels: count per grid cell over the rows (cheap
+    arithmetic), then map the at most ``cells + 2`` cells to bins with the CASE tree over integer
+    cell boundaries — the tree runs on a few thousand aggregated rows instead of every row.
+    Elsewhere, the CASE tree over the edges runs on every row.
+    """
+    col = source.c[name]
+    n_seg = len(seg_exprs)
+    outer_group = [sa.literal_column(str(i + 2)) for i in range(n_seg + 1)]
+    if not _uses_grid(name, plan, dialect):
+        return (sa.select(sa.literal(name).label("feature"), *seg_exprs,
+                          bin_expression(col, plan.edges.get(name, [])).label("bin"),
+                          sa.func.count().label("n"))
+                .where(col.is_not(None)).group_by(*outer_group))
+    grid = plan.grids[name]
+    cells = (sa.select(*seg_exprs, grid_cell_expression(col, grid).label("cell"),
+                       sa.func.count().label("n"))
+             .where(col.is_not(None))
+             .group_by(*[sa.literal_column(str(i + 1)) for i in range(n_seg + 1)])
+             .subquery(f"cells_{name}"))
+    segs = [cells.c[f"seg{i}"] for i in range(n_seg)]
+    return (sa.select(sa.literal(name).label("feature"), *segs,
+                      bin_expression(cells.c.cell, grid["edge_cells"]).label("bin"),
+                      sa.cast(sa.func.sum(cells.c.n), sa.BigInteger).label("n"))
+            .group_by(*outer_group))
 
 
 def compute_window_stats(
@@ -260,14 +312,7 @@ def compute_window_stats(
                                                 + int(row[f"hc{i}"] or 0))
 
     if numeric and total_rows:
-        parts = [
-            sa.select(sa.literal(name).label("feature"), *seg_exprs,
-                      bin_expression(source.c[name], plan.edges.get(name, [])).label("bin"),
-                      sa.func.count().label("n"))
-            .where(source.c[name].is_not(None))
-            .group_by(*[sa.literal_column(str(i + 2)) for i in range(n_seg + 1)])
-            for name in numeric
-        ]
+        parts = [_histogram(source, name, seg_exprs, plan, conn.dialect.name) for name in numeric]
         for row in conn.execute(sa.union_all(*parts)):
             feature, values, bin_index, n = row[0], tuple(row[1:1 + n_seg]), row[-2], row[-1]
             for target in slices_of(values):
