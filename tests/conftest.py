@@ -69,9 +69,12 @@ def duck_url(tmp_path) -> str:
     return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pg_url():
-    """A fresh database on the PostgreSQL server for this test run, dropped afterwards."""
+    """A fresh database on the PostgreSQL server for each test module, dropped afterwards.
+
+    Per module, not per session: modules seed different scenarios into the same table names,
+    and a reference profile stored by one must not be reused by another."""
     import sqlalchemy as sa
 
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

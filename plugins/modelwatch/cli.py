@@ -67,7 +67,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(f"{cfg.model.name} {window}")
         print(metrics_table(result.metrics, only_flagged=args.only_flagged))
-        print(f"{len(result.alerts)} open alert(s)")
+        if result.delivery is not None:
+            print(result.delivery.table())
+        if result.decision is not None:
+            print(result.decision.summary())
     return EXIT_OK
 
 
@@ -76,6 +79,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     return run_demo(rows_per_day=args.rows_per_day, first_day=args.first_day,
                     last_day=args.last_day)
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from modelwatch.alerting.commands import ack_command, list_command
+
+    if args.alerts_command == "list":
+        print(list_command(args.config, status=args.status, every_window=args.every_window))
+    else:
+        print(ack_command(args.config, args.id, by=args.by, note=args.note))
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +119,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-day", type=int, default=1, help="first scenario day to monitor")
     p.add_argument("--last-day", type=int, default=45, help="last scenario day to monitor")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("alerts", help="list and acknowledge alerts (mw_alert)")
+    alerts = p.add_subparsers(dest="alerts_command", required=True)
+    q = alerts.add_parser("list", help="each cause's latest alert, newest first")
+    q.add_argument("--config", help="monitor YAML: its warehouse and model (default: every model "
+                   "in the default warehouse)")
+    q.add_argument("--status", choices=["open", "acked", "resolved"], help="only this status")
+    q.add_argument("--every-window", action="store_true", help="one row per window, not per cause")
+    q.set_defaults(func=cmd_alerts)
+    q = alerts.add_parser("ack", help="acknowledge an alert (and the rest of its episode)")
+    q.add_argument("id", help="alert id, or a unique prefix of it as `alerts list` prints")
+    q.add_argument("--by", required=True, help="who acknowledges")
+    q.add_argument("--note", required=True, help="what was found or done")
+    q.add_argument("--config", help="monitor YAML: its warehouse and model")
+    q.set_defaults(func=cmd_alerts)
     return parser
 
 

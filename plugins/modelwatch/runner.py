@@ -26,7 +26,12 @@ from modelwatch.warehouse.writer import replace_metrics
 
 
 def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    """Naive UTC as a plain ``datetime`` (Airflow hands out pendulum objects, whose arithmetic
+    with ``timedelta`` differs)."""
+    if value.tzinfo:
+        value = value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                    value.microsecond)
 
 
 @dataclass(frozen=True)
@@ -52,14 +57,21 @@ class RunResult:
     window: Window
     metrics: list[MetricRow] = field(default_factory=list)
     alerts: list[AlertRow] = field(default_factory=list)
+    decision: object | None = None
+    delivery: object | None = None
 
     def to_json(self) -> dict:
+        decision = self.decision
         return {
             "model_name": self.model_name,
             "window_start": self.window.start.isoformat(),
             "window_end": self.window.end.isoformat(),
             "metrics": [m.__dict__ for m in self.metrics],
             "alerts": [a.__dict__ for a in self.alerts],
+            "delivery": None if self.delivery is None else self.delivery.__dict__,
+            "decision": None if decision is None else {
+                "action": decision.action, "rule": decision.rule, "signals": decision.signals,
+                "suppressed": decision.suppressed},
         }
 
 
@@ -91,6 +103,50 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
     return rows
 
 
+def step_data_layer(cfg: MonitorConfig, window: Window, run_id: str,
+                    resolver: ConnectionResolver | None = None) -> list[MetricRow]:
+    """Silent defaulting, training-serving skew, schema, volume, ranges, Great Expectations."""
+    from modelwatch.data_layer import run_data_layer
+    from modelwatch.paths import modelwatch_home
+
+    if not cfg.data_layer.enabled:
+        return []
+    engine = open_warehouse(cfg, resolver)
+    profile = ensure_profile(engine, cfg)
+    return run_data_layer(engine, cfg, profile, window, run_id,
+                          artifacts_dir=modelwatch_home() / "artifacts")
+
+
+def step_shadow(cfg: MonitorConfig, window: Window, run_id: str,
+                resolver: ConnectionResolver | None = None) -> list[MetricRow]:
+    """Champion vs challenger on the same requests, and the promotion gate."""
+    from modelwatch.shadow import run_shadow
+
+    if not cfg.shadow.enabled:
+        return []
+    return run_shadow(open_warehouse(cfg, resolver), cfg, window, run_id)
+
+
+def step_alerts(cfg: MonitorConfig, window: Window, run_id: str,
+                resolver: ConnectionResolver | None = None, *, token_resolver=None,
+                dag_id: str | None = None):
+    """Group the window's crossings per owner and root cause, store them, send what is due."""
+    from modelwatch.alerting import deliver_alerts
+
+    return deliver_alerts(open_warehouse(cfg, resolver), cfg, window, run_id,
+                          dag_id=dag_id or cfg.dag_id, token_resolver=token_resolver)
+
+
+def step_outcome(cfg: MonitorConfig, window: Window, run_id: str,
+                 resolver: ConnectionResolver | None = None) -> list[MetricRow]:
+    """Delayed labels: realized performance of matured windows, estimates for the rest."""
+    from modelwatch.outcome import run_outcome
+
+    if not cfg.outcome.enabled:
+        return []
+    return run_outcome(open_warehouse(cfg, resolver), cfg, window, run_id)
+
+
 def step_record_alerts(cfg: MonitorConfig, window: Window,
                        resolver: ConnectionResolver | None = None) -> list[AlertRow]:
     engine = open_warehouse(cfg, resolver)
@@ -103,5 +159,40 @@ def run_window(cfg: MonitorConfig, window: Window, run_id: str,
     """Every step for one window, in the DAG's order (what ``modelwatch run`` does)."""
     step_profile(cfg, resolver)
     metrics = step_window_checks(cfg, window, run_id, resolver)
-    alerts = step_record_alerts(cfg, window, resolver)
-    return RunResult(cfg.model.name, window, metrics, alerts)
+    metrics += step_data_layer(cfg, window, run_id, resolver)
+    metrics += step_outcome(cfg, window, run_id, resolver)
+    metrics += step_shadow(cfg, window, run_id, resolver)
+    report = step_alerts(cfg, window, run_id, resolver)
+    decision = step_decide(cfg, window, run_id, resolver)
+    return RunResult(cfg.model.name, window, metrics, [], decision, report)
+
+
+def step_decide(cfg: MonitorConfig, window: Window, run_id: str,
+                resolver: ConnectionResolver | None = None):
+    """Evaluate the decision rules over every layer's metrics; upsert ``mw_decision``."""
+    from modelwatch.decisions import decide
+
+    return decide(open_warehouse(cfg, resolver), cfg, window, run_id)
+
+
+def step_rollback(cfg: MonitorConfig, window: Window, reason: str,
+                  resolver: ConnectionResolver | None = None):
+    from modelwatch.registry import rollback
+
+    return rollback(open_warehouse(cfg, resolver), cfg.model.name, window.start, reason)
+
+
+def step_promote(cfg: MonitorConfig, window: Window, reason: str,
+                 resolver: ConnectionResolver | None = None):
+    from modelwatch.registry import promote
+
+    return promote(open_warehouse(cfg, resolver), cfg.model.name, window.start, reason)
+
+
+def step_retrain(cfg: MonitorConfig, window: Window, reason: str,
+                 resolver: ConnectionResolver | None = None):
+    """Run the retraining target and register its model as challenger."""
+    from modelwatch.retraining import RetrainRequest, retrain_and_register
+
+    request = RetrainRequest(cfg.model.name, window.start, window.end, reason)
+    return retrain_and_register(open_warehouse(cfg, resolver), cfg, request)

@@ -32,12 +32,19 @@ def test_dags_folder_has_no_import_errors(real_bag) -> None:
 
 def test_monitor_dag_shape(real_bag) -> None:
     dag = real_bag.dags["monitor_fraud_demo"]
-    assert [t.task_id for t in dag.topological_sort()] == [
-        "reference_profile", "window_checks", "record_alerts"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:7] == ["reference_profile", "window_checks", "data_validation", "outcome",
+                         "shadow", "alerts", "decide"]
+    assert set(dag.get_task("decide").downstream_task_ids) == {
+        "retrain", "rollback", "promote", "alert_only", "healthy"}
+    assert type(dag.get_task("retrain")).__name__ == "TriggerDagRunOperator"
+    retrain = real_bag.dags["retrain_fraud_demo"]
+    assert retrain.max_active_runs == 1 and retrain.schedule is None
     assert set(dag.tags) >= {"modelwatch", "model:fraud_demo"}
     assert dag.max_active_runs == 1
     for t in dag.tasks:
-        assert t.retries == 2 and t.owner == "ml-eng"
+        assert t.owner == "ml-eng"
+        assert t.retries == (1 if t.task_id in ("rollback", "promote") else 2), t
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.fileloc.endswith("dags/monitors.py")
 
@@ -71,7 +78,7 @@ def test_broken_monitor_becomes_a_visible_placeholder_only_for_itself(tmp_path, 
     bag = dagbag()
     assert bag.import_errors == {}
     good = bag.dags["monitor_good"]
-    assert "config-error" not in good.tags and len(good.tasks) == 3
+    assert "config-error" not in good.tags and "decide" in good.task_ids
     for dag_id, words in (("monitor_bad_key", ["features[0].knd", "Fix:"]),
                           ("monitor_bad_yaml", ["not valid YAML", "line"]),
                           ("monitor_bad_cron", ["61 * * * *"])):
@@ -98,6 +105,7 @@ def test_fifty_monitors_parse_quickly_without_touching_a_database(tmp_path, monk
     elapsed = time.perf_counter() - started
     assert bag.import_errors == {}
     assert len([d for d in bag.dag_ids if d.startswith("monitor_model_")]) == 50
+    assert len([d for d in bag.dag_ids if d.startswith("retrain_model_")]) == 50
     # Not a benchmark (benchmarks/dag_parse_time.py is): a guard against DB calls at parse
     # time, which would hang on the unroutable address above far longer than this.
     assert elapsed < 30, elapsed
@@ -111,7 +119,7 @@ def test_demo_config_copy_is_not_needed_in_repo(tmp_path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     shutil.copy(DEMO_YAML, folder / "x.yaml")
-    assert list(build_dags(folder)) == ["monitor_fraud_demo"]
+    assert list(build_dags(folder)) == ["monitor_fraud_demo", "retrain_fraud_demo"]
 
 
 def test_plugin_loader_does_not_execute_library_files() -> None:

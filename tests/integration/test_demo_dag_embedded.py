@@ -16,6 +16,8 @@ from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.airflow
 SHIFTED = set(scenario.SHIFTED_FEATURES)
+FOUNDATION = {"psi", "ks", "jensen_shannon", "wasserstein", "chi_square", "null_rate_increase",
+              "row_count_change", "freshness_lag_hours", "score_psi"}
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +77,20 @@ def test_every_day_stores_the_foundation_checks(warehouse, ran_days) -> None:
                 "row_count_change", "freshness_lag_hours", "score_psi", "score_ks",
                 "mean_confidence_change", "high_confidence_share_change", "prediction_psi"} <= checks
         assert len([r for r in whole if r.check_name == "psi"]) == 21
-        assert all(r.status != "skipped" for r in whole), day
+        foundation = [r for r in whole if r.check_name in FOUNDATION]
+        assert all(r.status != "skipped" for r in foundation), day
         slices = {r.slice for r in rows if r.check_name == "psi"}
         assert {"region=NA", "region=EU", "customer_tier=standard"} <= slices
-        small = [r for r in rows if r.slice == "customer_tier=platinum"]
+        small = [r for r in rows if r.slice == "customer_tier=platinum" and r.check_name in FOUNDATION]
         assert small and all(r.status == "skipped" and "min_rows" in r.details["reason"]
                              for r in small)
 
 
 def test_nothing_flagged_before_the_shift_including_the_weekend(warehouse, ran_days) -> None:
     for day in (12, 13, 19):
+        # the shadow layer's gate (a challenger not yet fit to promote) is not a monitoring signal
         flagged = [(r.check_name, r.feature, r.value) for r in metrics(warehouse, day)
-                   if r.status in ("warn", "alert")]
+                   if r.status in ("warn", "alert") and r.layer != "shadow"]
         assert flagged == [], (day, flagged)
 
 
@@ -106,9 +110,45 @@ def test_alerts_recorded_once_per_crossing_and_rerun_is_idempotent(warehouse, mo
         with warehouse.connect() as conn:
             alerts = conn.execute(sa.select(mw_alert.c.alert_id, mw_alert.c.title).where(
                 mw_alert.c.window_start == scenario.day_of(20))).all()
-        return sorted(alerts), len(metrics(warehouse, 20))
+        drift_rows = [r for r in metrics(warehouse, 20) if r.check_name in FOUNDATION]
+        return sorted(alerts), len(drift_rows)
 
     before = snapshot()
-    assert {t.split(" on ")[1].split(" ")[0] for _, t in before[0] if " psi on " in t} == SHIFTED
+    titles = " ".join(t for _, t in before[0])
+    # one alert per owner and root cause: the three drifted features are grouped, not 100 rows
+    assert 0 < len(before[0]) < 10, titles
+    assert "drift" in titles
     run_day(monitor_dag, 20)  # a rerun of the same window
     assert snapshot() == before
+
+
+def test_decisions_branch_and_retrain_registers_a_challenger(warehouse, monitor_dag,
+                                                             ran_days) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from modelwatch.registry import aliases
+    from modelwatch.warehouse.tables import mw_decision
+
+    with warehouse.connect() as conn:
+        decided = {(ws - scenario.day_of(1)).days + 1: (d, rule) for ws, d, rule in conn.execute(
+            sa.select(mw_decision.c.window_start, mw_decision.c.decision, mw_decision.c.rule))}
+    assert {day: decided[day][0] for day in ran_days} == {
+        12: "healthy", 13: "healthy", 19: "healthy", 20: "alert_only", 21: "retrain"}
+    assert decided[21][1] == "retrain_on_sustained_drift"
+
+    run = monitor_dag.test(logical_date=(scenario.day_of(22)).replace(tzinfo=UTC))  # day 21 rerun
+    states = {ti.task_id: str(ti.state).split(".")[-1] for ti in run.get_task_instances()}
+    assert states["decide"] == "success"
+    # the branch taken is retrain: every other action is skipped; the retrain trigger itself is
+    # skipped on this rerun because the first run of the window already queued that retrain
+    assert all(states[t] == "skipped" for t in ("rollback", "promote", "alert_only", "healthy"))
+    assert states["retrain"] in ("success", "skipped")
+
+    retrain_dag = DagBag(dag_folder=str(PROJECT / "dags")).dags["retrain_fraud_demo"]
+    conf = {"window_start": scenario.day_of(21).isoformat(),
+            "window_end": scenario.day_of(22).isoformat(), "reason": "test"}
+    retrained = retrain_dag.test(logical_date=scenario.day_of(22).replace(tzinfo=UTC),
+                                 run_conf=conf)
+    assert str(retrained.state).endswith("success")
+    with warehouse.connect() as conn:
+        assert aliases(conn, "fraud_demo")["challenger"] == "v2-retrained-20260922"

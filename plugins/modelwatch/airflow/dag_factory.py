@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_parsing_context, task
 
 from modelwatch.config.loader import load_monitor, monitor_files
@@ -77,12 +79,96 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             """One scan of the window: data quality and drift against the profile."""
             return impl.window_checks(cfg, context)
 
-        @task(task_id="record_alerts")
+        @task(task_id="data_validation")
+        def data_validation(**context: Any) -> dict:
+            """Silent defaulting, skew vs offline features, schema, volume, Great Expectations."""
+            return impl.data_validation(cfg, context)
+
+        @task(task_id="shadow")
+        def shadow(**context: Any) -> dict:
+            """Challenger vs champion on the same requests; the promotion gate."""
+            return impl.shadow(cfg, context)
+
+        @task(task_id="outcome")
+        def outcome(**context: Any) -> dict:
+            """Join late labels: realized performance of matured windows, estimates before."""
+            return impl.outcome(cfg, context)
+
+        @task(task_id="alerts")
         def record_alerts(**context: Any) -> dict:
-            """Turn threshold crossings into alerts routed to each layer's owner."""
+            """Group crossings per owner and root cause; deliver what is due (dedup, outbox)."""
             return impl.record_alerts(cfg, context)
 
-        reference_profile() >> window_checks() >> record_alerts()
+        @task.branch(task_id="decide")
+        def decide(**context: Any) -> str:
+            """Multi-signal rules over every layer's metrics -> exactly one action."""
+            return impl.decide(cfg, context)
+
+        @task(task_id="rollback", retries=1)
+        def rollback(**context: Any) -> dict:
+            """Move the champion alias back to the previous version (idempotent, audited)."""
+            return impl.rollback(cfg, context)
+
+        @task(task_id="promote", retries=1)
+        def promote(**context: Any) -> dict:
+            """Make the challenger the champion (idempotent, audited)."""
+            return impl.promote(cfg, context)
+
+        actions = [rollback(), promote(), EmptyOperator(task_id="alert_only"),
+                   EmptyOperator(task_id="healthy")]
+        if cfg.retraining is not None:
+            actions.append(TriggerDagRunOperator(
+                task_id="retrain",
+                trigger_dag_id=retrain_dag_id(cfg),
+                trigger_run_id="retrain__{{ data_interval_start | ts_nodash }}",
+                conf={"window_start": "{{ data_interval_start.replace(tzinfo=None).isoformat() }}",
+                      "window_end": "{{ data_interval_end.replace(tzinfo=None).isoformat() }}",
+                      "reason": "{{ ti.xcom_pull(task_ids='decide', key='decision')['reason'] }}"},
+                skip_when_already_exists=True,
+            ))
+        else:
+            actions.append(EmptyOperator(task_id="retrain"))  # never chosen without a target
+        chain = [reference_profile(), window_checks()]
+        if cfg.data_layer.enabled:
+            chain.append(data_validation())
+        if cfg.outcome.enabled:
+            chain.append(outcome())
+        if cfg.shadow.enabled:
+            chain.append(shadow())
+        chain += [record_alerts(), decide()]
+        for upstream, downstream in zip(chain, chain[1:], strict=False):
+            upstream >> downstream
+        chain[-1] >> actions
+    return dag
+
+
+def retrain_dag_id(cfg: MonitorConfig) -> str:
+    return f"retrain_{cfg.model.name}"
+
+
+def build_retrain_dag(cfg: MonitorConfig, source: Path) -> DAG:
+    """Triggered by the monitor DAG's ``retrain`` branch; one run at a time per model."""
+    from modelwatch.airflow import tasks as impl
+
+    dag = DAG(
+        dag_id=retrain_dag_id(cfg),
+        schedule=None,
+        start_date=datetime.combine(cfg.schedule.start_date, datetime.min.time(), tzinfo=UTC),
+        max_active_runs=1,
+        default_args={"owner": cfg.owners.model.team, "retries": 1},
+        tags=["modelwatch", "retraining", f"model:{cfg.model.name}"],
+        doc_md=f"Retrains `{cfg.model.name}` with `{cfg.retraining}` and registers the result "
+        f"as challenger. Triggered by `{cfg.dag_id}`; config `{source}`.",
+        auto_register=False,
+    )
+    with dag:
+
+        @task(task_id="train_and_register")
+        def train_and_register(**context: Any) -> dict:
+            """Run the configured retraining target; register the model as challenger."""
+            return impl.retrain(cfg, context)
+
+        train_and_register()
     return dag
 
 
@@ -120,26 +206,33 @@ def build_dags(directory: Path | None = None) -> dict[str, DAG]:
     wanted = get_parsing_context().dag_id  # set when a worker re-parses to run one task
     dags: dict[str, DAG] = {}
     for source in monitor_files(directory):
-        if wanted and _placeholder_id(source) != wanted and not _may_define(source, wanted):
+        if wanted and _placeholder_id(source) != wanted and not _may_define(
+                source, wanted.removeprefix("retrain_").removeprefix("monitor_")):
             continue
+        extra: list[DAG] = []
         try:
             cfg = load_monitor(source)
             dag = build_monitor_dag(cfg, source)
             dag.validate()
+            if cfg.retraining is not None:
+                extra.append(build_retrain_dag(cfg, source))
+                extra[-1].validate()
         except Exception as exc:  # any failure must stay this model's problem only
             error = exc if isinstance(exc, ConfigError) else ConfigError(f"{source}: {exc}")
-            dag = build_error_dag(source, error)
+            dag, extra = build_error_dag(source, error), []
         if dag.dag_id in dags:
             dag = build_error_dag(source, ConfigError(
                 f"{source}: model name gives dag_id {dag.dag_id!r}, already used by another "
                 "monitor file. Fix: give each model a unique `model.name`"))
         dags[dag.dag_id] = dag
+        for other in extra:
+            dags[other.dag_id] = other
     return dags
 
 
-def _may_define(source: Path, dag_id: str) -> bool:
-    """Cheap check whether a file could define ``dag_id`` (its model name is in the text)."""
-    return dag_id.removeprefix("monitor_") in source.read_text(errors="replace")
+def _may_define(source: Path, model_name: str) -> bool:
+    """Cheap check whether a file could define a model's DAGs (its name is in the text)."""
+    return model_name in source.read_text(errors="replace")
 
 
 def register_monitor_dags(namespace: MutableMapping[str, Any],

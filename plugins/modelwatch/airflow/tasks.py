@@ -71,13 +71,140 @@ def window_checks(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
             "warn": sum(r.status == "warn" for r in rows)}
 
 
-def record_alerts(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+def outcome(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     from modelwatch.airflow.connections import airflow_connection_url
-    from modelwatch.runner import step_record_alerts
+    from modelwatch.runner import step_outcome
 
     window = window_of(cfg, context)
-    alerts = _run(lambda: step_record_alerts(cfg, window, airflow_connection_url))
-    for alert in alerts:
-        log.info("[%s] %s -> %s (%s)", alert.severity, alert.title, alert.channel, alert.owner)
-    log.info("%d open alert(s) for window %s", len(alerts), window)
-    return {"open_alerts": len(alerts)}
+    rows = _run(lambda: step_outcome(cfg, window, context["run_id"], airflow_connection_url))
+    log.info("outcome of %s as of %s: %d rows\n%s", cfg.model.name, window.end, len(rows),
+             outcome_lines(rows))
+    return {"rows": len(rows), "alert": sum(r.status == "alert" for r in rows)}
+
+
+def outcome_lines(rows: list) -> str:
+    """One line per evaluated window: label coverage, realized or estimated AUC, status."""
+    by_window: dict[str, dict] = {}
+    for r in rows:
+        if r.slice != "all":
+            continue
+        entry = by_window.setdefault(r.details.get("window_start", "?"), {})
+        entry[r.check_name] = r
+    lines = ["window_start         coverage  roc_auc            estimated_roc_auc"]
+    for start, checks in sorted(by_window.items()):
+        def fmt(name: str, checks: dict = checks) -> str:
+            row = checks.get(name)
+            if row is None or row.value is None:
+                return "-".ljust(18)
+            return f"{row.value:.3f} ({row.status})".ljust(18)
+        coverage = checks.get("label_coverage")
+        cov = "-" if coverage is None or coverage.value is None else f"{coverage.value:.0%}"
+        lines.append(f"{start[:16]:<20} {cov:<9} {fmt('roc_auc')} {fmt('estimated_roc_auc')}")
+    return "\n".join(lines)
+
+
+def data_validation(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_data_layer
+    from modelwatch.summary import metrics_table
+
+    window = window_of(cfg, context)
+    rows = _run(lambda: step_data_layer(cfg, window, context["run_id"], airflow_connection_url))
+    log.info("data layer of %s for window %s\n%s", cfg.model.name, window,
+             metrics_table(rows, only_flagged=True))
+    docs = next((r.details["data_docs"] for r in rows if r.details.get("data_docs")), None)
+    if docs:
+        log.info("Great Expectations Data Docs: %s", docs)
+    return {"checks": len(rows), "alert": sum(r.status == "alert" for r in rows),
+            "data_docs": docs}
+
+
+def shadow(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_shadow
+    from modelwatch.shadow import shadow_table
+
+    window = window_of(cfg, context)
+    rows = _run(lambda: step_shadow(cfg, window, context["run_id"], airflow_connection_url))
+    log.info("shadow comparison of %s for window %s\n%s", cfg.model.name, window,
+             shadow_table(rows))
+    gate = next((r for r in rows if r.check_name == "promotion_gate"), None)
+    return {"checks": len(rows), "promotion_gate": None if gate is None else gate.value}
+
+
+def slack_token(conn_id: str) -> str | None:
+    from airflow.sdk import Connection
+
+    return Connection.get(conn_id).password
+
+
+def record_alerts(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    """Group, store and deliver the window's alerts (Slack when configured; else logged)."""
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_alerts
+
+    window = window_of(cfg, context)
+    report = _run(lambda: step_alerts(cfg, window, context["run_id"], airflow_connection_url,
+                                      token_resolver=slack_token, dag_id=context["dag"].dag_id))
+    log.info("alerts of %s for window %s\n%s", cfg.model.name, window, report.table())
+    return {"open": report.open_groups, "delivered": report.delivered, "failed": report.failed}
+
+
+def decide(cfg: MonitorConfig, context: dict[str, Any]) -> str:
+    """Branch callable: returns the task id of the chosen action."""
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_decide
+
+    window = window_of(cfg, context)
+    decision = _run(lambda: step_decide(cfg, window, context["run_id"], airflow_connection_url))
+    log.info("%s for window %s: %s", cfg.model.name, window, decision.summary())
+    context["ti"].xcom_push(key="decision", value={
+        "action": decision.action, "rule": decision.rule, "reason": decision.summary()})
+    return decision.action
+
+
+def _reason(context: dict[str, Any]) -> str:
+    pushed = context["ti"].xcom_pull(task_ids="decide", key="decision") or {}
+    return pushed.get("reason", "decision")
+
+
+def rollback(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_rollback
+
+    change = _run(lambda: step_rollback(cfg, window_of(cfg, context), _reason(context),
+                                        airflow_connection_url))
+    log.info("rollback of %s: %s (applied=%s)", cfg.model.name, change.detail, change.applied)
+    return {"applied": change.applied, "champion": change.champion, "detail": change.detail}
+
+
+def promote(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_promote
+
+    change = _run(lambda: step_promote(cfg, window_of(cfg, context), _reason(context),
+                                       airflow_connection_url))
+    log.info("promotion of %s: %s (applied=%s)", cfg.model.name, change.detail, change.applied)
+    return {"applied": change.applied, "champion": change.champion, "detail": change.detail}
+
+
+def retrain(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    """Body of the retraining DAG: the window and reason come from the triggering run's conf."""
+    from datetime import datetime
+
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import Window, step_retrain
+
+    conf = context["dag_run"].conf or {}
+    if "window_start" not in conf:
+        end = context["data_interval_end"]
+        window = Window(end - cfg.schedule.window, end)
+    else:
+        window = Window(datetime.fromisoformat(conf["window_start"]),
+                        datetime.fromisoformat(conf["window_end"]))
+    reason = conf.get("reason", "manual retrain")
+    trained, change = _run(lambda: step_retrain(cfg, window, reason, airflow_connection_url))
+    log.info("retrained %s: version %s (%s), registered: %s", cfg.model.name, trained.version,
+             trained.metrics, change.detail)
+    return {"version": trained.version, "artifact_uri": trained.artifact_uri,
+            "metrics": trained.metrics}

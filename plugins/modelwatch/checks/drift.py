@@ -102,8 +102,13 @@ class DriftContext:
         col = self.profile.data["numeric"][column.name]
         spec = get_method(method, "numeric")
         if spec.needs_edges:
-            lo = min(v for v in (col["min"], current_range[0]) if v is not None)
-            hi = max(v for v in (col["max"], current_range[1]) if v is not None)
+            grid = col.get("grid")
+            if grid:  # the reference's p0.5/p99.5: stable whatever the window size
+                lo = grid["lo"]
+                hi = grid["lo"] + grid["cells"] / grid["inv_width"]
+            else:  # observed extremes grow with n; only for columns too narrow for a grid
+                lo = min(v for v in (col["min"], current_range[0]) if v is not None)
+                hi = max(v for v in (col["max"], current_range[1]) if v is not None)
             edges = np.asarray(col["edges"], dtype=float)
             return BinnedInput(reference, current, edges=edges if edges.size else None,
                                bounds=(lo, hi))

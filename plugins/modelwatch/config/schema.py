@@ -12,8 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from modelwatch.config.data_layer import DataLayerSettings
 from modelwatch.config.durations import parse_duration
 from modelwatch.config.identifiers import check_identifier
+from modelwatch.config.outcome import OutcomeSettings
+from modelwatch.config.shadow import ShadowSettings
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Identifier = Annotated[str, BeforeValidator(lambda v: check_identifier(str(v)))]
@@ -278,12 +281,23 @@ class SliceSettings(Strict):
 
 
 class Condition(Strict):
-    signal: str = Field(description="Check name in mw_metric, e.g. `psi`.")
+    """One signal: at least `min_features` features whose `signal` rows reach `status`.
+
+    `signal` is a check name in `mw_metric` (`psi`, `score_psi`, `silent_default_share`,
+    `estimated_roc_auc`, `promotion_gate`, …), or the pseudo-signal `version_changed`: the
+    dominant served `model_version` changed within `within`.
+    """
+
+    signal: str = Field(description="Check name in mw_metric (or `version_changed`).")
     layer: Literal["data", "model", "outcome", "shadow", "system"] = Field(
         "data", description="Layer of the signal in mw_metric.")
-    status: Literal["warn", "alert"] = Field("alert", description="Minimum status that counts.")
+    status: Literal["ok", "warn", "alert"] = Field(
+        "alert", description="Minimum status that counts (`ok`: the row exists and passed, "
+        "e.g. a promotion gate).")
     min_features: int = Field(1, ge=1, description="How many features must show it.")
     min_importance: float = Field(0.0, ge=0, description="Only features at least this important.")
+    slice: str = Field("all", description="Slice the signal is read from (`all`: whole population).")
+    within: Duration | None = Field(None, description="For `version_changed`: how recent.")
 
 
 class Rule(Strict):
@@ -291,6 +305,8 @@ class Rule(Strict):
     action: Literal["retrain", "rollback", "promote", "alert_only"] = Field(description="Branch.")
     all_of: list[Condition] = Field(default_factory=list, description="All must hold.")
     any_of: list[Condition] = Field(default_factory=list, description="At least one must hold.")
+    none_of: list[Condition] = Field(default_factory=list, description="None may hold (vetoes, "
+                                     "e.g. no retrain while the data pipeline is broken).")
     sustained_for: int = Field(1, ge=1, description="Windows in a row the conditions must hold.")
     cooldown: Duration = Field(timedelta(0), description="Quiet time after the rule fired.")
 
@@ -339,6 +355,18 @@ class MonitorConfig(Strict):
     decisions: list[Rule] = Field(default_factory=list, description="Decision rules.")
     retraining: Retraining | None = Field(None, description="What a retrain runs.")
     alerting: Alerting = Field(default_factory=Alerting, description="Links in alerts.")
+    data_layer: DataLayerSettings = Field(
+        default_factory=DataLayerSettings,
+        description="Data-layer checks: silent defaulting, training-serving skew, schema, volume by "
+        "weekday, ranges and the Great Expectations suite (see docs/data_layer.md).")
+    shadow: ShadowSettings = Field(
+        default_factory=ShadowSettings,
+        description="Champion/challenger comparison on shadow traffic, its promotion gate "
+        "and the optional canary (see docs/shadow.md).")
+    outcome: OutcomeSettings = Field(
+        default_factory=OutcomeSettings,
+        description="Outcome layer: delayed-label join, realized and estimated performance, "
+        "label drift, KPIs (see docs/outcome.md).")
 
     @model_validator(mode="after")
     def _unique_features(self) -> MonitorConfig:

@@ -79,6 +79,35 @@ def final_report(engine: Engine, cfg: MonitorConfig, first_day: int, last_day: i
                      f"by {', '.join(sorted(checks[feature]))}")
     if not days:
         lines.append("    (none)")
+    with engine.connect() as conn:
+        gates = conn.execute(
+            sa.select(mw_metric.c.window_start, mw_metric.c.value, mw_metric.c.details)
+            .where(mw_metric.c.model_name == cfg.model.name,
+                   mw_metric.c.check_name == "promotion_gate", mw_metric.c.slice == "all",
+                   mw_metric.c.window_start >= lo, mw_metric.c.window_start < hi)
+            .order_by(mw_metric.c.window_start)).all()
+        auc = conn.execute(
+            sa.select(mw_metric.c.window_start, mw_metric.c.check_name, mw_metric.c.value)
+            .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.slice == "all",
+                   mw_metric.c.check_name.in_(["roc_auc", "estimated_roc_auc"]),
+                   mw_metric.c.window_start >= lo, mw_metric.c.window_start < hi)
+            .order_by(mw_metric.c.window_start)).all()
+    if gates:
+        passed = sum(1 for g in gates if g.value == 1)
+        last = gates[-1].details or {}
+        failing = last.get("failing") if isinstance(last, dict) else None
+        lines.append(f"Shadow challenger: promotion gate evaluated on {len(gates)} days, passed on "
+                     f"{passed}" + (f"; last failing criteria: {', '.join(failing)}" if failing
+                                    else ""))
+    realized = {r.window_start: r.value for r in auc if r.check_name == "roc_auc" and r.value}
+    estimated = {r.window_start: r.value for r in auc
+                 if r.check_name == "estimated_roc_auc" and r.value}
+    if realized or estimated:
+        sample = sorted(set(realized) | set(estimated))[-12::3]
+        parts = [f"day {(d - day_of(1)).days + 1}: "
+                 + (f"realized {realized[d]:.3f}" if d in realized else "realized -")
+                 + (f" / estimated {estimated[d]:.3f}" if d in estimated else "") for d in sample]
+        lines.append("AUC (labels mature after 10 days): " + "; ".join(parts))
     lines.append("Stored in mw_metric: " + ", ".join(f"{n:,} {s}" for s, n in sorted(totals.items()))
                  + f" rows (every method x feature x slice x day); mw_alert: {open_alerts:,} open.")
     return "\n".join(lines)

@@ -52,6 +52,38 @@ def _load_dag(dag_id: str):
     return bag.get_dag(dag_id)
 
 
+def _reset_registry(engine, cfg) -> None:
+    """The demo's starting registry: v1 serving, the gradient-boosting challenger in shadow."""
+    import sqlalchemy as sa
+
+    from modelwatch.registry import register
+    from modelwatch.warehouse.tables import mw_model_registry, mw_registry_event
+
+    with engine.begin() as conn:
+        for table in (mw_model_registry, mw_registry_event):
+            conn.execute(sa.delete(table).where(table.c.model_name == cfg.model.name))
+    register(engine, cfg.model.name, "v1", alias="champion", reason="initial deploy")
+    register(engine, cfg.model.name, "v2-challenger", alias="challenger", reason="in shadow")
+
+
+def registry_aliases(engine, cfg) -> dict:
+    from modelwatch.registry import aliases
+
+    with engine.connect() as conn:
+        return aliases(conn, cfg.model.name)
+
+
+def decision_of(engine, cfg, window_start):
+    import sqlalchemy as sa
+
+    from modelwatch.warehouse.tables import mw_decision
+
+    with engine.connect() as conn:
+        return conn.execute(sa.select(mw_decision.c.decision, mw_decision.c.rule).where(
+            mw_decision.c.model_name == cfg.model.name,
+            mw_decision.c.window_start == window_start)).first()
+
+
 def _quiet_airflow() -> None:
     for name in ("airflow", "sqlalchemy", "task", "airflow.task", "py.warnings"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -62,6 +94,7 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
     from modelwatch.config.loader import load_monitor
     from modelwatch.demo import scenario
     from modelwatch.demo.report import day_line, final_report
+    from modelwatch.registry import register
     from modelwatch.runner import open_warehouse
 
     started = time.monotonic()
@@ -72,11 +105,13 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
     engine = open_warehouse(cfg)
     counts = scenario.seed_warehouse(engine, scenario.generate(rows_per_day=rows_per_day))
     print("    " + ", ".join(f"{t}: {n:,}" for t, n in counts.items()))
+    _reset_registry(engine, cfg)
 
     print(f"2/3 preparing Airflow (metadata DB under {os.environ['AIRFLOW_HOME']})")
     _migrate_airflow_db(dict(os.environ))
     with _terminal_captured():
         dag = _load_dag(cfg.dag_id)
+        retrain_dag = _load_dag(f"retrain_{cfg.model.name}")
     _quiet_airflow()
 
     print(f"3/3 running DAG {cfg.dag_id} for scenario days {first_day}..{last_day} "
@@ -84,13 +119,32 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
     failed = []
     for day in range(first_day, last_day + 1):
         window_start = scenario.day_of(day)
+        if day == scenario.BAD_VERSION_DAY:
+            register(engine, cfg.model.name, scenario.BAD_VERSION, alias="champion",
+                     reason="release pipeline deployed v1.1")
+            print(f"    -- day {day}: the release pipeline deploys {scenario.BAD_VERSION} "
+                  "as champion --")
         logical = (window_start + timedelta(days=1)).replace(tzinfo=UTC)
         run = _run_quietly(dag, logical)
         state = str(getattr(run, "state", "unknown"))
         if not state.endswith("success"):
             failed.append((day, state))
         print(day_line(engine, cfg, day, window_start, state))
+        decision = decision_of(engine, cfg, window_start)
+        if decision and decision[0] != "healthy":
+            print(f"             decision: {decision[0]}" + (f" ({decision[1]})" if decision[1]
+                                                             else ""))
+        if decision and decision[0] == "retrain":
+            # dag.test does not run the DAG a TriggerDagRunOperator queues; run it here
+            conf = {"window_start": window_start.isoformat(),
+                    "window_end": (window_start + timedelta(days=1)).isoformat(),
+                    "reason": f"decision of day {day}"}
+            retrain_run = _run_quietly(retrain_dag, logical, run_conf=conf)
+            state = str(getattr(retrain_run, "state", "unknown"))
+            print(f"             retrain_{cfg.model.name}: {state.split('.')[-1]}, registry now "
+                  f"{registry_aliases(engine, cfg)}")
     print(final_report(engine, cfg, first_day, last_day))
+    print(f"Registry: {registry_aliases(engine, cfg)}")
     print(f"done in {time.monotonic() - started:.0f}s.  Browse the runs: "
           f"AIRFLOW_HOME={os.environ['AIRFLOW_HOME']} "
           f"AIRFLOW__CORE__DAGS_FOLDER={dags_dir()} airflow standalone  (then "
@@ -122,11 +176,15 @@ def _terminal_captured() -> Iterator[TextIO]:
             os.close(saved[1])
 
 
-def _run_quietly(dag, logical_date):
+def _run_quietly(dag, logical_date, **kwargs):
     """``dag.test`` logs every task line; keep the demo to one line per day (full log on failure)."""
     with _terminal_captured() as sink:
-        run = dag.test(logical_date=logical_date)
-    if not str(getattr(run, "state", "")).endswith("success"):
-        sink.seek(0)
-        print(sink.read()[-6000:], file=sys.stderr)
+        run = dag.test(logical_date=logical_date, **kwargs)
+        failed = not str(getattr(run, "state", "")).endswith("success")
+        if failed:
+            sink.flush()
+            sink.seek(0)
+            log = sink.read()[-8000:]
+    if failed:
+        print(log, file=sys.stderr)
     return run

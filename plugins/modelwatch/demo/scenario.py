@@ -9,6 +9,7 @@
   ``velocity_1h``.
 - Pipeline bug on days 30–32 (2026-09-30 .. 2026-10-02): ``avg_amount_30d`` silently served as 0
   (the offline feature store keeps the true value).
+- A bad champion version ``v1.1`` deployed on day 38: its scores are biased upwards.
 - Scores from a scikit-learn logistic regression fitted on pre-period data; a gradient-boosting
   challenger scores all traffic in shadow; labels arrive 3–10 days late, 5 % never.
 """
@@ -27,6 +28,8 @@ SHIFT_DAY = 20
 SHIFTED_FEATURES = ("distance_from_home_km", "device_risk", "velocity_1h")
 BUG_DAYS = (30, 31, 32)
 BUG_FEATURE = "avg_amount_30d"
+BAD_VERSION_DAY = 38  # a bad champion version is deployed: its scores are biased upwards
+BAD_VERSION = "v1.1"
 MODEL_NAME = "fraud_demo"
 
 NUMERIC = [
@@ -153,13 +156,17 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
             served[BUG_FEATURE] = 0.0
             x[BUG_FEATURE] = 0.0
         score = champion.predict_proba(x)[:, 1]
+        version = "v1"
+        if d >= BAD_VERSION_DAY:  # a broken release: the intercept shipped wrong
+            version = BAD_VERSION
+            score = 1 / (1 + np.exp(-(np.log(score / (1 - score)) + 2.5)))
         shadow_score = challenger.predict_proba(x)[:, 1]
         ids = np.char.add("r", np.arange(next_id, next_id + n).astype(str))
         next_id += n
         latency = rng.lognormal(3.6, 0.35, n)
         frames.append(pd.DataFrame({
             "request_id": ids, "event_ts": ts.dt.tz_localize(None) if ts.dt.tz else ts,
-            "model_name": MODEL_NAME, "model_version": "v1", **{c: served[c] for c in
+            "model_name": MODEL_NAME, "model_version": version, **{c: served[c] for c in
             NUMERIC + CATEGORICAL + SEGMENTS}, "score": score,
             "prediction": (score >= 0.5).astype(int), "latency_ms": latency,
         }))

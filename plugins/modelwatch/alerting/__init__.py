@@ -1,0 +1,213 @@
+"""Alert routing and delivery: grouped, deduplicated Slack messages with an outbox in ``mw_alert``.
+
+``deliver_alerts`` is the one entry point a run calls after its checks wrote ``mw_metric``:
+
+1. **Group** the window's crossings into one alert per owner and root cause
+   (``grouping.build_groups``) and upsert them into ``mw_alert`` (``lifecycle.plan_window``): a
+   cause that persists continues its episode, one that went away gets a ``resolved`` row, and a
+   rerun of the window updates the same rows.
+2. **Decide** per cause what its owner must hear now (``lifecycle.decide``): new, reopened,
+   escalated, a reminder after the cooldown, or resolved — or nothing, when it was already said.
+3. **Send** one Slack message per owner (``message.build_messages``) through ``SlackHook``. Each
+   alert is claimed (``delivery_attempts`` + 1) before sending and marked ``delivered_at`` after
+   Slack accepted it; what failed stays in the outbox and goes out on a later run, once.
+
+Without Slack configured the messages are logged, the alerts stored, and the run stays green.
+Package layout: ``families`` (root-cause kinds, runbooks), ``grouping``, ``lifecycle`` and
+``message`` are pure; ``store`` is the SQL; ``slack`` the hook. Nothing here imports Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+
+from modelwatch.alerting import store
+from modelwatch.alerting.grouping import DEFAULT_POLICY, AlertGroup, GroupingPolicy, build_groups
+from modelwatch.alerting.lifecycle import DEFAULT_COOLDOWN, DueItem
+from modelwatch.alerting.message import Links, OwnerMessage, build_messages
+from modelwatch.alerting.slack import DeliveryError, SlackHook, TokenResolver, resolve_settings
+from modelwatch.clock import utcnow
+from modelwatch.config.schema import MonitorConfig
+from modelwatch.paths import runbooks_dir
+from modelwatch.warehouse.tables import create_output_tables
+
+__all__ = ["AlertGroup", "DeliveryError", "DeliveryReport", "GroupingPolicy", "SlackHook",
+           "build_groups", "deliver_alerts", "resolve_settings"]
+
+log = logging.getLogger(__name__)
+
+
+class WindowLike(Protocol):
+    """A data interval, e.g. ``runner.Window``."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``deliver_alerts`` call did (small and JSON-safe, fit for XCom).
+
+    Attributes:
+        open_groups: Causes present in the window.
+        opened / resolved: Causes that started / ended in the window.
+        due: Alerts the owners had to hear about (this window's and older undelivered ones).
+        covered: Undelivered rows with nothing new to say (a persisting cause): not re-sent.
+        delivered: Alerts Slack accepted in this call; messages_sent: messages posted.
+        failed: Alerts whose message Slack did not take: kept in the outbox for the next run.
+        pending: Alerts left undelivered (failed, not configured, or beyond one message's size).
+        slack: Where the token came from, or ``not configured``.
+    """
+
+    model: str
+    window_start: str
+    window_end: str
+    open_groups: int = 0
+    opened: int = 0
+    resolved: int = 0
+    due: int = 0
+    covered: int = 0
+    delivered: int = 0
+    failed: int = 0
+    pending: int = 0
+    messages_sent: int = 0
+    slack: str = "not configured"
+    errors: list[str] = field(default_factory=list)
+    lines: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def table(self) -> str:
+        """A compact table for the task log: one line per alert due, then the totals."""
+        header = ("result", "kind", "severity", "channel", "alert")
+        rows = [header, *self.lines]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        out = ["  ".join([*(r[i].ljust(widths[i]) for i in range(4)), r[4]]) for r in rows]
+        out.append(f"{self.model} window {self.window_start} – {self.window_end}: "
+                   f"{self.open_groups} open, {self.opened} new, {self.resolved} resolved; "
+                   f"{self.due} due, {self.delivered} delivered in {self.messages_sent} message(s), "
+                   f"{self.failed} failed, {self.pending} pending, {self.covered} not repeated; "
+                   f"Slack: {self.slack}")
+        return "\n".join(out)
+
+
+def _send(engine: Engine, hook: SlackHook, message: OwnerMessage, rebuild, report: DeliveryReport
+          ) -> None:
+    """Claim the message's alerts, post it, mark them delivered; failures stay in the outbox."""
+    with engine.begin() as conn:
+        claimed = [item for item in message.items if store.claim(conn, item)]
+    if not claimed:
+        return
+    if len(claimed) < len(message.items):  # another run took some: send only ours
+        message = rebuild(claimed)
+    try:
+        hook.post_message(channel=message.channel, text=message.text, blocks=message.blocks)
+    except DeliveryError as exc:
+        report.failed += len(message.items)
+        report.errors.append(f"{message.channel}: {exc}")
+        level = logging.ERROR if exc.terminal else logging.WARNING
+        log.log(level, "Slack delivery to %s failed, %d alert(s) kept for the next run: %s",
+                message.channel, len(message.items), exc)
+        report.lines += [("failed", i.kind, i.alert.severity, message.channel, i.alert.title)
+                         for i in message.items]
+        return
+    with engine.begin() as conn:
+        store.mark_delivered(conn, message.alert_ids, utcnow())
+    report.messages_sent += 1
+    report.delivered += len(message.items)
+    report.lines += [("sent", i.kind, i.alert.severity, message.channel, i.alert.title)
+                     for i in message.items]
+
+
+def deliver_alerts(
+    engine: Engine,
+    cfg: MonitorConfig,
+    window: WindowLike,
+    run_id: str,
+    *,
+    dag_id: str | None = None,
+    slack: SlackHook | None = None,
+    slack_conn_id: str | None = None,
+    token_resolver: TokenResolver | None = None,
+    cooldown: timedelta = DEFAULT_COOLDOWN,
+    now: datetime | None = None,
+    policy: GroupingPolicy = DEFAULT_POLICY,
+) -> DeliveryReport:
+    """Group the window's crossings into alerts, store them, and send what is due.
+
+    Safe to call again for the same window (a retry or a rerun): rows are updated in place and
+    nothing already delivered is sent again. Never raises for Slack trouble — that is counted in
+    the report and retried on the next call — so a Slack outage does not fail the monitoring run.
+
+    Args:
+        engine: The warehouse holding ``mw_metric`` and ``mw_alert``.
+        window: The run's data interval (``.start``/``.end``; naive UTC or aware).
+        run_id: The Airflow run id, for links in messages.
+        dag_id: For links; defaults to the monitor's DAG id.
+        slack: A ready hook (tests); otherwise built from ``resolve_settings``.
+        slack_conn_id: Airflow connection holding the token (default ``slack_api_default``).
+        token_resolver: ``conn_id -> token``, injected by the Airflow edge.
+        cooldown: An open, unacknowledged cause is re-sent as a reminder after this long without
+            a message about it; until then it is updated in ``mw_alert`` only.
+        now: Wall clock for bookkeeping and the cooldown (tests pin it).
+    """
+    start, end = _naive_utc(window.start), _naive_utc(window.end)
+    model = cfg.model.name
+    now = now or utcnow()
+    create_output_tables(engine)
+    with engine.begin() as conn:
+        recorded = store.record_window(conn, cfg, start, end, now=now, policy=policy)
+    report = DeliveryReport(model, start.isoformat(), end.isoformat(),
+                            open_groups=len(recorded.groups), opened=recorded.opened,
+                            resolved=recorded.resolved)
+    with engine.begin() as conn:
+        box = store.outbox(conn, model, now=now, cooldown=cooldown)
+        report.covered = store.apply_covers(conn, box.covers)
+        context = store.still_open(conn, model, start, end,
+                                   exclude={d.alert.fingerprint for d in box.due})
+        run_ids = {}
+        for key in {(d.alert.window_start, d.alert.window_end) for d in box.due} - {(start, end)}:
+            found = store.run_id_of(conn, model, *key)
+            if found:
+                run_ids[key] = found
+    report.due = len(box.due)
+    links = Links.from_config(cfg, runbooks_dir=runbooks_dir(), dag_id=dag_id)
+
+    def build(items: list[DueItem]) -> list[OwnerMessage]:
+        return build_messages(model=model, window_start=start, window_end=end, run_id=run_id,
+                              due=items, still_open=context, links=links, run_ids=run_ids)
+
+    messages = build(box.due)
+    if slack is None:
+        settings = resolve_settings(conn_id=slack_conn_id, resolver=token_resolver)
+        slack = SlackHook.from_settings(settings) if settings else None
+        report.slack = settings.source if settings else "not configured"
+    else:
+        report.slack = "injected hook"
+    for message in messages:
+        log.info("Alert message for %s (%s):\n%s", message.owner, message.channel, message.text)
+        if slack is None:
+            report.lines += [("logged", i.kind, i.alert.severity, message.channel, i.alert.title)
+                             for i in message.items]
+            continue
+        _send(engine, slack, message, lambda items: build(items)[0], report)
+    if slack is None and box.due:
+        log.warning("Slack is not configured (set MODELWATCH_SLACK_TOKEN or the Airflow connection "
+                    "%s): %d alert(s) logged above and kept in mw_alert for delivery later",
+                    slack_conn_id or "slack_api_default", len(box.due))
+    report.pending = report.due - report.delivered
+    log.info("Alerts:\n%s", report.table())
+    return report

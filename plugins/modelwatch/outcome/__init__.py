@@ -1,0 +1,136 @@
+"""The outcome layer: delayed labels, realized and estimated performance, label drift, KPIs.
+
+``run_outcome`` is the one entry point. As of the end of the run's window (never the wall
+clock) it re-evaluates every window of the lookback, so labels that land late update the window
+they belong to, and writes each window's rows (layer ``outcome``) with replace-semantics, all in
+one transaction. See docs/outcome.md for the checks, their statistics and their limits.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from modelwatch.config.schema import MonitorConfig
+from modelwatch.errors import ConfigError
+from modelwatch.metrics import MetricRow
+from modelwatch.outcome.cells import Cells
+from modelwatch.outcome.kpis import kpi_rows
+from modelwatch.outcome.label_checks import (
+    coverage_rows,
+    freshness_row,
+    positive_rate_rows,
+    window_label_rows,
+)
+from modelwatch.outcome.performance import estimated_rows, estimation_error_rows, realized_rows
+from modelwatch.outcome.queries import LabelStats, fetch_cells, fetch_kpis, fetch_label_stats, joined
+from modelwatch.outcome.reference import OutcomeReference, load_reference
+from modelwatch.outcome.thresholds import LAYER
+from modelwatch.outcome.windows import EvalWindow, plan_windows
+from modelwatch.warehouse.window_stats import ALL
+from modelwatch.warehouse.writer import replace_metrics
+
+if TYPE_CHECKING:  # the runner imports this package; importing it back would be a cycle
+    from modelwatch.runner import Window
+
+__all__ = ["LAYER", "run_outcome"]
+
+
+def _segments(engine: sa.Engine, cfg: MonitorConfig) -> dict[str, list[str]]:
+    """The slice values of the drift profile, so outcome slices are the drift slices."""
+    if not cfg.segments:
+        return {}
+    from modelwatch.profile import ensure_profile
+
+    values = ensure_profile(engine, cfg).data.get("segments", {})
+    return {s: list(values[s]) for s in cfg.segments if s in values}
+
+
+def _check_lookback(cfg: MonitorConfig) -> None:
+    span = cfg.schedule.window * cfg.outcome.lookback_windows
+    if span <= cfg.labels.delay:
+        needed = int(cfg.labels.delay / cfg.schedule.window) + 2
+        raise ConfigError(
+            f"{cfg.model.name}: outcome.lookback_windows={cfg.outcome.lookback_windows} windows of "
+            f"{cfg.schedule.window} do not reach past labels.delay={cfg.labels.delay}, so no window "
+            f"would ever be evaluated with mature labels. Fix: set outcome.lookback_windows to at "
+            f"least {needed}")
+
+
+def _bases(w: EvalWindow, cells: dict[str, Cells], stats: LabelStats) -> dict[str, dict]:
+    """Details every row of a slice carries: window, as-of, maturity and label coverage."""
+    bases = {}
+    for key, c in cells.items():
+        bases[key] = {**w.details(), "rows": c.n_rows, "labelled_rows": c.n_labelled,
+                      "label_coverage": c.coverage}
+    if ALL not in bases:
+        bases[ALL] = {**w.details(), "rows": stats.rows, "labelled_rows": stats.labelled,
+                      "label_coverage": stats.labelled / stats.rows if stats.rows else None}
+    return bases
+
+
+def window_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells], stats: LabelStats,
+                ref: OutcomeReference, kpis: list[dict] | None) -> list[MetricRow]:
+    """Every outcome row of one window (pure: aggregates in, rows out)."""
+    bases = _bases(w, cells, stats)
+    rows = coverage_rows(cfg, w, cells, stats, ref, bases[ALL])
+    rows += window_label_rows(cfg, w, stats, bases[ALL])
+    if cfg.model.task == "binary":
+        rows += positive_rate_rows(cfg, w, cells, ref, bases)
+        realized, realized_values = realized_rows(cfg, w, cells, ref, bases)
+        estimated, estimated_values = estimated_rows(cfg, w, cells, ref, bases)
+        rows += realized + estimated
+        rows += estimation_error_rows(w, realized_values, estimated_values, bases)
+    if kpis is not None:
+        rows += kpi_rows(kpis, cfg.outcome.kpi_segment, bases[ALL])
+    return rows
+
+
+def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: str
+                ) -> list[MetricRow]:
+    """Evaluate the outcome layer as of ``window.end`` and write every evaluated window's rows.
+
+    Windows: the ``outcome.lookback_windows`` windows of ``schedule.window`` ending at
+    ``window.end``. Those holding predictions (and always the run's own window) are written with
+    ``replace_metrics`` for that window, layer ``outcome``, in one transaction. A window whose labels
+    matured (``end + labels.delay <= as_of``) gets realized metrics; every window gets estimated
+    ones (binary); labels count only if ``label_ts <= as_of``. Each row's details carry its
+    ``window_start``/``window_end``, so the returned list can be told apart by window.
+
+    Returns:
+        Every row written, oldest window first.
+    """
+    if not cfg.outcome.enabled:
+        return []
+    _check_lookback(cfg)
+    as_of = window.end
+    segments = _segments(engine, cfg)
+    windows = plan_windows(as_of, cfg.schedule.window, cfg.outcome.lookback_windows,
+                           cfg.labels.delay)
+    starts = [w.start for w in windows]
+    written: list[MetricRow] = []
+    with engine.begin() as conn:
+        ref = load_reference(conn, cfg, segments, as_of)
+        source = joined(cfg, starts[0], as_of, as_of, segments)
+        stats = fetch_label_stats(conn, source, starts)
+        cells = fetch_cells(conn, cfg, source, starts, segments) if cfg.model.task == "binary" else {}
+        kpis = fetch_kpis(conn, cfg, starts, as_of) if cfg.tables.kpis else None
+        by_window: dict[int, dict[str, Cells]] = {}
+        for (widx, key), c in cells.items():
+            by_window.setdefault(widx, {})[key] = c
+        newest = max((s.newest_label_ts for s in stats.values() if s.newest_label_ts), default=None)
+        for w in windows:
+            w_stats = stats.get(w.index, LabelStats())
+            last = w.index == len(windows) - 1
+            if w_stats.rows == 0 and not last:
+                continue
+            rows = window_rows(cfg, w, by_window.get(w.index, {}), w_stats, ref,
+                               None if kpis is None else kpis.get(w.index, []))
+            if last:
+                rows.append(freshness_row(cfg, as_of, newest, {**w.details()}))
+            version = max(w_stats.versions, key=w_stats.versions.get) if w_stats.versions else None
+            replace_metrics(conn, run_id=run_id, model_name=cfg.model.name, model_version=version,
+                            window_start=w.start, window_end=w.end, rows=rows)
+            written += rows
+    return written
