@@ -20,7 +20,8 @@ def _flagged(engine: Engine, cfg: MonitorConfig, start: datetime) -> list[sa.Row
         sa.select(mw_metric.c.layer, mw_metric.c.check_name, mw_metric.c.feature,
                   mw_metric.c.slice, mw_metric.c.status)
         .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.window_start == start,
-               mw_metric.c.status.in_(["warn", "alert"]))
+               mw_metric.c.status.in_(["warn", "alert"]),
+               mw_metric.c.layer != "shadow")  # the challenger's gate is summarised at the end
     )
     with engine.connect() as conn:
         return list(conn.execute(query))
