@@ -74,6 +74,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from modelwatch.config.loader import load_monitor
+    from modelwatch.runner import Window, step_report
+
+    cfg = load_monitor(args.config)
+    window = Window(args.start, args.end or args.start + cfg.schedule.window)
+    run_id = args.run_id or f"cli__{window.start.isoformat()}"
+    stored = step_report(cfg, window, run_id)
+    print(f"report of {cfg.model.name} {window}: {stored.local_path} ({stored.size_bytes:,} bytes)"
+          + (f", {stored.s3_uri}" if stored.s3_uri else ""))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from modelwatch.demo.run import run_demo
 
@@ -113,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--only-flagged", action="store_true", help="hide checks that are ok")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="write the self-contained HTML report of one window")
+    p.add_argument("config")
+    p.add_argument("--start", type=_parse_time, required=True, help="window start (UTC)")
+    p.add_argument("--end", type=_parse_time, help="window end (default: start + window)")
+    p.add_argument("--run-id", help="the run whose rows to include (default: cli__<start>)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="seed the demo warehouse and monitor it through Airflow")
     p.add_argument("--rows-per-day", type=int, default=20_000)

@@ -164,7 +164,26 @@ def run_window(cfg: MonitorConfig, window: Window, run_id: str,
     metrics += step_shadow(cfg, window, run_id, resolver)
     report = step_alerts(cfg, window, run_id, resolver)
     decision = step_decide(cfg, window, run_id, resolver)
+    step_report(cfg, window, run_id, resolver)
     return RunResult(cfg.model.name, window, metrics, [], decision, report)
+
+
+def step_report(cfg: MonitorConfig, window: Window, run_id: str,
+                resolver: ConnectionResolver | None = None, *, dag_id: str | None = None):
+    """Render the window's self-contained HTML report and store it (local folder, S3)."""
+    from modelwatch.paths import modelwatch_home
+    from modelwatch.profile import load_profile
+    from modelwatch.ui.report import build_report, store_report
+
+    engine = open_warehouse(cfg, resolver)
+    settings = cfg.data_layer.artifacts
+    artifacts_dir = modelwatch_home() / "artifacts"
+    links = {"Airflow run": cfg.alerting.run_url(dag_id or cfg.dag_id, run_id),
+             "model tab": cfg.alerting.model_tab_url(dag_id or cfg.dag_id)}
+    with engine.connect() as conn:
+        html = build_report(conn, cfg, load_profile(conn, cfg), window.start, window.end, run_id,
+                            links=links)
+    return store_report(settings, artifacts_dir, cfg.model.name, window.start, window.end, html)
 
 
 def step_decide(cfg: MonitorConfig, window: Window, run_id: str,

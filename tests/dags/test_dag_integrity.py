@@ -44,7 +44,10 @@ def test_monitor_dag_shape(real_bag) -> None:
     assert dag.max_active_runs == 1
     for t in dag.tasks:
         assert t.owner == "ml-eng"
-        assert t.retries == (1 if t.task_id in ("rollback", "promote") else 2), t
+        assert t.retries == (1 if t.task_id in ("rollback", "promote", "report") else 2), t
+    report = dag.get_task("report")
+    assert report.upstream_task_ids == {"retrain", "rollback", "promote", "alert_only", "healthy"}
+    assert report.trigger_rule == "none_failed_min_one_success"  # runs after whichever branch ran
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.fileloc.endswith("dags/monitors.py")
 

@@ -41,7 +41,7 @@ def _doc(cfg: MonitorConfig, source: Path) -> str:
 
 
 def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
-    """One monitoring DAG: reference profile → window checks → alerts, keyed by data interval.
+    """One monitoring DAG: reference profile → window checks → … → decide → action → report.
 
     The chain is linear on purpose: the embedded DuckDB warehouse accepts one writer at a time,
     and each step is one transaction over the window, so the order is also the commit order.
@@ -128,6 +128,11 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             ))
         else:
             actions.append(EmptyOperator(task_id="retrain"))  # never chosen without a target
+        @task(task_id="report", trigger_rule="none_failed_min_one_success", retries=1)
+        def report(**context: Any) -> dict:
+            """The window's self-contained HTML report, to the artifact store (local, S3)."""
+            return impl.report(cfg, context)
+
         chain = [reference_profile(), window_checks()]
         if cfg.data_layer.enabled:
             chain.append(data_validation())
@@ -139,6 +144,7 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
         for upstream, downstream in zip(chain, chain[1:], strict=False):
             upstream >> downstream
         chain[-1] >> actions
+        actions >> report()
     return dag
 
 

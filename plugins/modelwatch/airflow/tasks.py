@@ -188,6 +188,21 @@ def promote(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     return {"applied": change.applied, "champion": change.champion, "detail": change.detail}
 
 
+def report(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    """Render and store the window's report; the log names where it is and how to open it."""
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_report
+
+    dag_id = context["dag"].dag_id
+    stored = _run(lambda: step_report(cfg, window_of(cfg, context), context["run_id"],
+                                      airflow_connection_url, dag_id=dag_id))
+    log.info("report of %s (%d kB): %s%s; in the UI: %s", cfg.model.name,
+             stored.size_bytes // 1024, stored.local_path,
+             f", {stored.s3_uri}" if stored.s3_uri else "",
+             cfg.alerting.report_url(dag_id, context["run_id"]))
+    return {"local": str(stored.local_path), "s3": stored.s3_uri, "bytes": stored.size_bytes}
+
+
 def retrain(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     """Body of the retraining DAG: the window and reason come from the triggering run's conf."""
     from datetime import datetime

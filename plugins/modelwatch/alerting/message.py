@@ -56,8 +56,11 @@ class Links:
     @classmethod
     def from_config(cls, cfg: MonitorConfig, *, runbooks_dir: Path, dag_id: str | None = None,
                     env: Mapping[str, str] = os.environ) -> Links:
+        # Without an explicit template the report link is the run's report in the UI plugin.
+        report_url = env.get(REPORT_URL_ENV) or (
+            cfg.alerting.airflow_base_url.rstrip("/") + "/modelwatch/dags/{dag_id}/runs/{run_id}/report")
         return cls(cfg.alerting.airflow_base_url, dag_id or cfg.dag_id, runbooks_dir,
-                   env.get(RUNBOOK_BASE_URL_ENV) or None, env.get(REPORT_URL_ENV) or None)
+                   env.get(RUNBOOK_BASE_URL_ENV) or None, report_url)
 
     def run(self, run_id: str) -> str:
         return (f"{self.airflow_base_url.rstrip('/')}/dags/{quote(self.dag_id, safe='')}"

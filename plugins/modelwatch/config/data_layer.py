@@ -130,13 +130,15 @@ class GreatExpectationsSettings(_Strict):
 
 
 class ArtifactSettings(_Strict):
-    """Where Data Docs go: always a local folder; S3 too when a bucket is set."""
+    """Where Data Docs and reports go: always a local folder; S3 too when a bucket is set."""
 
     local_dir: str | None = Field(
         None, description="Local folder of the artifact store (default: `$MODELWATCH_HOME/artifacts`, "
         "or the folder the task passes).")
     s3_bucket: str | None = Field(None, description="S3 bucket to upload Data Docs to (boto3).")
-    s3_prefix: str = Field("modelwatch/data_docs", description="Key prefix in the bucket.")
+    s3_prefix: str = Field("modelwatch/data_docs", description="Key prefix of Data Docs in the bucket.")
+    s3_report_prefix: str = Field("modelwatch/reports",
+                                  description="Key prefix of the per-window HTML reports in the bucket.")
     s3_endpoint_url: str | None = Field(
         None, description="S3-compatible endpoint (MinIO, a test server); AWS when unset. Credentials "
         "come from the usual AWS chain (env, profile, role), never from this file.")
@@ -150,7 +152,7 @@ class ArtifactSettings(_Strict):
                              "dots and hyphens")
         return value
 
-    @field_validator("s3_prefix")
+    @field_validator("s3_prefix", "s3_report_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
         return value.strip("/")

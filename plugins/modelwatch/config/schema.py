@@ -333,6 +333,26 @@ class Retraining(Strict):
 class Alerting(Strict):
     airflow_base_url: str = Field("http://localhost:8080", description="For links to runs.")
 
+    def run_url(self, dag_id: str, run_id: str) -> str:
+        """The Airflow UI page of a DAG run."""
+        from urllib.parse import quote
+
+        return (f"{self.airflow_base_url.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/"
+                f"{quote(run_id, safe='')}")
+
+    def model_tab_url(self, dag_id: str) -> str:
+        """The Monitoring tab of the model's DAG (the modelwatch UI plugin)."""
+        from urllib.parse import quote
+
+        return f"{self.airflow_base_url.rstrip('/')}/dags/{quote(dag_id, safe='')}/plugin/monitoring"
+
+    def report_url(self, dag_id: str, run_id: str) -> str:
+        """The run's report, served behind Airflow's login by the modelwatch UI plugin."""
+        from urllib.parse import quote
+
+        return (f"{self.airflow_base_url.rstrip('/')}/modelwatch/dags/{quote(dag_id, safe='')}/runs/"
+                f"{quote(run_id, safe='')}/report")
+
 
 class MonitorConfig(Strict):
     """One monitored model."""
