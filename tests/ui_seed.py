@@ -28,7 +28,7 @@ class Seeded:
 
 
 def run_id(day: int) -> str:
-    return f"scheduled__{scenario.day_of(day):%Y-%m-%dT%H:%M:%S}+00:00"
+    return f"manual__{scenario.day_of(day):%Y-%m-%dT%H:%M:%S}+00:00"
 
 
 def _extra_rows(day: int) -> list[MetricRow]:

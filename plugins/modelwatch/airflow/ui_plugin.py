@@ -8,8 +8,6 @@ set. The pages themselves are built by ``modelwatch.ui.handlers`` (no Airflow th
 Registered through the ``airflow.plugins`` entry point in pyproject.toml.
 """
 
-from __future__ import annotations
-
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/modelwatch"
@@ -26,7 +24,7 @@ def warehouse_connection_url(conn_id: str) -> str:
 
 def create_app():
     """The plugin's FastAPI app (built when the API server loads plugins, never at DAG parse)."""
-    from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+    from airflow.api_fastapi.core_api.security import get_user, requires_access_dag
     from fastapi import Depends, FastAPI, Request
     from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
@@ -46,8 +44,9 @@ def create_app():
             return FileResponse(result.file, media_type=media)
         return HTMLResponse(result.html or "", status_code=result.status)
 
-    @app.get("/", response_class=HTMLResponse)
-    def overview(request: Request, user: GetUserDep) -> Response:
+    # FastAPI reads these signatures at run time: no postponed annotations in this module.
+    @app.get("/", dependencies=[Depends(get_user)], response_class=HTMLResponse)
+    def overview(request: Request) -> Response:
         return send(handlers.overview(root(request), warehouse_connection_url))
 
     @app.get("/dags/{dag_id}", dependencies=dag_access, response_class=HTMLResponse)

@@ -16,6 +16,7 @@ from html import escape
 from modelwatch.ui.queries import Cell, Event, Point
 
 STATUS_COLOUR = {"alert": "#c62828", "warn": "#ef8f00", "ok": "#2e7d32", "skipped": "#9e9e9e"}
+DECISION_GLYPH = {"retrain": "↻", "rollback": "↩", "promote": "▲", "alert_only": "!"}
 SEVERITY_COLOUR = {"page": "#c62828", "notify": "#ef8f00", "log": "#607d8b", "info": "#1565c0"}
 
 
@@ -62,9 +63,9 @@ def heatmap(features: Sequence[str], windows: Sequence[datetime], cells: dict[tu
             out.append(f'<text x="{x}" y="12" class="axis">{window:%m-%d}</text>')
         decision = decisions.get(window)
         if decision:
-            out.append(f'<text x="{x + cell_w / 2}" y="{top - 8}" class="decision" '
+            out.append(f'<text x="{x + cell_w / 2}" y="{top - 8}" class="decision {_attr(decision)}" '
                        f'data-decision="{_attr(decision)}" text-anchor="middle">'
-                       f'{_attr(decision[:1].upper())}<title>{_attr(decision)} on '
+                       f'{DECISION_GLYPH.get(decision, "?")}<title>{_attr(decision)} on '
                        f'{window:%Y-%m-%d}</title></text>')
     for i, feature in enumerate(features):
         y = top + i * cell_h
@@ -137,11 +138,11 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 760, height
     out.append(f'<text x="{left}" y="{height - 6}" class="axis">{t0:%Y-%m-%d}</text>'
                f'<text x="{width - right}" y="{height - 6}" text-anchor="end" class="axis">'
                f'{t1:%Y-%m-%d}</text>')
-    legend_x = width - right
-    for s in reversed(series):
-        legend_x -= 12 + 7 * len(s.name)
-        out.append(f'<text x="{legend_x}" y="14" class="legend" fill="{s.colour}">'
-                   f'{escape(s.name)}</text>')
+    legend_x = left
+    for s in series:
+        out.append(f'<text x="{legend_x}" y="{height - 6}" class="legend" fill="{s.colour}" '
+                   f'dx="90">{"- - " if s.dashed else "— "}{escape(s.name)}</text>')
+        legend_x += 20 + 6 * len(s.name)
     for s in series:
         pts = [p for p in s.points if p.value is not None]
         banded = [p for p in pts if s.band and p.low is not None and p.high is not None]

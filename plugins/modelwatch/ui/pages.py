@@ -29,7 +29,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .decision-retrain,.decision-rollback,.decision-promote,.decision-alert_only{font-weight:600}
 .decision-rollback{color:#c62828}.decision-retrain{color:#1565c0}.decision-promote{color:#2e7d32}
 svg text{font-size:10px;fill:#37474f}svg .title{font-size:12px;font-weight:600}
-svg .grid{stroke:#e0e0e0}svg .decision{font-weight:700;fill:#1565c0}
+svg .grid{stroke:#e0e0e0}svg .decision{font-weight:700;fill:#1565c0;font-size:12px}
+svg .decision.rollback{fill:#c62828}svg .decision.alert_only{fill:#b26a00}
 .cell{cursor:pointer}.cell:hover{stroke:#000;stroke-width:1}
 .empty{color:#757575;font-style:italic;margin:8px 0}.muted{color:#757575}
 nav a{margin-right:10px}.panel{border:1px solid #e3e6e8;padding:8px;margin:8px 0;min-height:40px}
@@ -75,7 +76,8 @@ def overview_page(root: str, models: Sequence[tuple[str, Overview | None, str | 
     rows = []
     for dag_id, ov, error in models:
         link = f'<a href="{root}/dags/{quote(dag_id)}">{escape(dag_id)}</a>'
-        airflow = f'<a href="../dags/{quote(dag_id)}" target="_top">DAG</a>'
+        airflow = (f'<a href="../dags/{quote(dag_id)}/plugin/monitoring" target="_top">Monitoring tab</a>'
+                   f' · <a href="../dags/{quote(dag_id)}" target="_top">DAG</a>')
         if ov is None:
             rows.append(f'<tr data-dag="{escape(dag_id)}"><td>{link}</td><td colspan="6" '
                         f'class="muted">{escape(error or "no data")}</td><td>{airflow}</td></tr>')
@@ -146,8 +148,8 @@ def model_page(root: str, dag_id: str, model_name: str, *, check: str, checks: S
         f"<h2>Drift by feature and window</h2><nav>statistic: {tabs}</nav>"
         "<p class='muted'>Colour: value relative to its own alert threshold (white 0, amber ½, "
         "red ≥ 1). ● a data-layer finding (silent defaulting, skew) on that feature and day. "
-        "Letters above a column: the decision (R retrain, R rollback in red, P promote, "
-        "A alert only). Click a cell for the reference vs current histogram.</p>"
+        "Above a column: the window's decision (↻ retrain, ↩ rollback, ▲ promote, "
+        "! alert only). Click a cell for the reference vs current histogram.</p>"
         f"{heat}<div class='panel' id='hist'><span class='muted'>Click a cell.</span></div>"
         f"<h2>Outcome</h2>{perf}{cov}<h2>Shadow vs champion</h2>"
         f"{shadow_charts or '<p class=empty>No shadow rows.</p>'}"
