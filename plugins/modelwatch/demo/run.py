@@ -145,10 +145,15 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
                   f"{registry_aliases(engine, cfg)}")
     print(final_report(engine, cfg, first_day, last_day))
     print(f"Registry: {registry_aliases(engine, cfg)}")
-    print(f"done in {time.monotonic() - started:.0f}s.  Browse the runs: "
+    reports = sorted((modelwatch_home() / "artifacts" / "reports" / cfg.model.name).glob("*/report.html"))
+    if reports:
+        print(f"Reports: {len(reports)} self-contained HTML files, e.g. {reports[-1]} "
+              f"({reports[-1].stat().st_size // 1024} kB)")
+    print(f"done in {time.monotonic() - started:.0f}s.  See it in the Airflow UI: "
           f"AIRFLOW_HOME={os.environ['AIRFLOW_HOME']} "
-          f"AIRFLOW__CORE__DAGS_FOLDER={dags_dir()} airflow standalone  (then "
-          "http://localhost:8080)")
+          f"AIRFLOW__CORE__DAGS_FOLDER={dags_dir()} airflow standalone, then "
+          f"http://localhost:8080/dags/{cfg.dag_id}/plugin/monitoring (Monitoring tab) and "
+          "Browse → Model monitoring")
     engine.dispose()
     if failed:
         print(f"FAILED runs: {failed}", file=sys.stderr)
