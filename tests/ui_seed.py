@@ -87,7 +87,8 @@ def seed_ui_warehouse(url: str, tmp: Path, monkeypatch, rows_per_day: int = 300)
         rid = run_id(day)
         run_ids[day], windows[day] = rid, window.start
         if day == ROLLBACK_DAY - 1:
-            register(engine, cfg.model.name, "v1.1", alias="champion", reason="release v1.1")
+            register(engine, cfg.model.name, "v1.1", alias="champion", reason="release v1.1",
+                     window_start=window.start)
         step_window_checks(cfg, window, rid)
         with engine.begin() as conn:
             extra = _extra_rows(day)

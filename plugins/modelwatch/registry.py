@@ -49,10 +49,14 @@ def _set_alias(conn: Connection, model: str, alias: str, version: str | None) ->
 
 
 def _audit(conn: Connection, event_id: str, model: str, version: str, event: str,
-           from_alias: str | None, to_alias: str | None, reason: str) -> None:
+           from_alias: str | None, to_alias: str | None, reason: str,
+           window_start: datetime | None = None) -> None:
+    """One audit row; ``window_start`` is the monitored window that caused it (when one did), so
+    timelines place a backfilled rollback at its window rather than at the wall-clock time."""
     conn.execute(sa.insert(mw_registry_event).values(
         event_id=event_id, model_name=model, version=version, event=event,
-        from_alias=from_alias, to_alias=to_alias, reason=reason, event_at=utcnow()))
+        from_alias=from_alias, to_alias=to_alias, reason=reason, event_at=utcnow(),
+        window_start=window_start))
 
 
 def _done(conn: Connection, event_id: str) -> bool:
@@ -61,7 +65,8 @@ def _done(conn: Connection, event_id: str) -> bool:
 
 
 def register(engine: Engine, model: str, version: str, *, alias: str | None = None,
-             artifact_uri: str | None = None, reason: str = "registered") -> RegistryChange:
+             artifact_uri: str | None = None, reason: str = "registered",
+             window_start: datetime | None = None) -> RegistryChange:
     """Add a version (idempotent); with ``alias``, move that alias to it."""
     with engine.begin() as conn:
         exists = conn.execute(sa.select(sa.func.count()).select_from(mw_model_registry).where(
@@ -78,7 +83,8 @@ def register(engine: Engine, model: str, version: str, *, alias: str | None = No
                     _set_alias(conn, model, "previous", current["champion"])
                 _set_alias(conn, model, alias, version)
                 _audit(conn, _event_id(model, f"register:{alias}", version), model, version,
-                       "register" if not exists else "alias", current.get(alias), alias, reason)
+                       "register" if not exists else "alias", current.get(alias), alias, reason,
+                       window_start)
         champion = aliases(conn, model).get("champion")
     return RegistryChange("register", not exists or bool(alias), champion, f"{version} as {alias}")
 
@@ -99,7 +105,7 @@ def rollback(engine: Engine, model: str, window_start: datetime, reason: str) ->
         if bad:
             _set_alias(conn, model, "previous", bad)
         _audit(conn, event_id, model, good, "rollback", "previous", "champion",
-               f"{reason} (was {bad})")
+               f"{reason} (was {bad})", window_start)
     return RegistryChange("rollback", True, good, f"{bad} -> {good}")
 
 
@@ -119,5 +125,5 @@ def promote(engine: Engine, model: str, window_start: datetime, reason: str) -> 
             _set_alias(conn, model, "previous", old)
         _set_alias(conn, model, "champion", challenger)
         _audit(conn, event_id, model, challenger, "promote", "challenger", "champion",
-               f"{reason} (was {old})")
+               f"{reason} (was {old})", window_start)
     return RegistryChange("promote", True, challenger, f"{old} -> {challenger}")

@@ -71,5 +71,6 @@ def retrain_and_register(engine, cfg: MonitorConfig, request: RetrainRequest
     """Train, then register the new version as challenger (so it enters shadow)."""
     trained = run_target(cfg, request)
     change = register(engine, cfg.model.name, trained.version, alias="challenger",
-                      artifact_uri=trained.artifact_uri, reason=f"retrain: {request.reason}")
+                      artifact_uri=trained.artifact_uri, reason=f"retrain: {request.reason}",
+                      window_start=request.window_start)
     return trained, change

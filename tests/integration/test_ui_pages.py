@@ -70,6 +70,16 @@ def test_pages_show_the_shift_the_defaulting_and_the_decisions(seeded) -> None:
     assert 'data-series="realized ROC AUC"' in page.html and 'data-series="estimated ROC AUC"' in page.html
     assert page.html.count('class="band"') >= 2  # intervals drawn for realized and estimated
 
+    from modelwatch.config import load_monitor
+    from modelwatch.ui import queries
+    from modelwatch.ui.sources import read_engine
+
+    cfg = load_monitor(seeded.monitors_dir / "fraud_demo.yaml")
+    with read_engine(cfg).connect() as conn:
+        placed = {e.label: e.at for e in queries.timeline(conn, "fraud_demo") if e.kind == "registry"}
+    assert placed["rollback v1"] == seeded.windows[ROLLBACK_DAY]  # at its window, not wall clock
+    assert placed["register v1.1"] == seeded.windows[ROLLBACK_DAY - 1]
+
     ks = handlers.model_tab(ROOT, DAG, check="ks", directory=seeded.monitors_dir)
     assert ks.status == 200 and cells(ks.html) and cells(ks.html) != grid
 

@@ -121,7 +121,7 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
         window_start = scenario.day_of(day)
         if day == scenario.BAD_VERSION_DAY:
             register(engine, cfg.model.name, scenario.BAD_VERSION, alias="champion",
-                     reason="release pipeline deployed v1.1")
+                     reason="release pipeline deployed v1.1", window_start=window_start)
             print(f"    -- day {day}: the release pipeline deploys {scenario.BAD_VERSION} "
                   "as champion --")
         logical = (window_start + timedelta(days=1)).replace(tzinfo=UTC)

@@ -238,7 +238,8 @@ def timeline(conn: Connection, model_name: str, since: datetime | None = None,
     for at, decision, rule in conn.execute(q.limit(limit)).all():
         events.append(Event(at, "decision", decision, rule or "", _DECISION_SEVERITY.get(decision,
                                                                                          "info")))
-    q = sa.select(mw_registry_event.c.event_at, mw_registry_event.c.event,
+    q = sa.select(sa.func.coalesce(mw_registry_event.c.window_start, mw_registry_event.c.event_at),
+                  mw_registry_event.c.event,
                   mw_registry_event.c.version, mw_registry_event.c.to_alias,
                   mw_registry_event.c.reason).where(mw_registry_event.c.model_name == model_name)
     for at, event, version, alias, reason in conn.execute(q.limit(limit)).all():

@@ -98,9 +98,21 @@ mw_registry_event = sa.Table(
     sa.Column("to_alias", sa.String(32)),
     sa.Column("reason", sa.Text),
     sa.Column("event_at", sa.DateTime, nullable=False),
+    sa.Column("window_start", sa.DateTime),  # the monitored window behind the event, if any
 )
 
 
 def create_output_tables(engine: Engine) -> None:
-    """Create the ``mw_*`` tables if missing (safe to call on every run)."""
+    """Create the ``mw_*`` tables if missing, and add nullable columns that a warehouse created by
+    an older modelwatch lacks (safe to call on every run)."""
     metadata.create_all(engine, checkfirst=True)
+    preparer = engine.dialect.identifier_preparer
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            # an empty SELECT, not the inspector: duckdb-engine's inspector queries pg_catalog
+            present = set(conn.execute(sa.text(
+                f"SELECT * FROM {preparer.quote(table.name)} WHERE 1 = 0")).keys())
+            for column in (c for c in table.columns if c.name not in present and c.nullable):
+                conn.execute(sa.text(
+                    f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN "
+                    f"{preparer.quote(column.name)} {column.type.compile(dialect=engine.dialect)}"))
