@@ -123,6 +123,19 @@ def test_hundreds_of_crossings_become_one_message_per_owner(stack, slack) -> Non
     assert {r["delivery_attempts"] for r in rows if r["severity"] != "log"} == {1}
 
 
+def test_the_data_owners_message_links_the_windows_data_docs(stack, slack, monkeypatch) -> None:
+    from modelwatch.paths import modelwatch_home
+
+    index = modelwatch_home() / "artifacts" / "data_docs" / "fraud_demo" / "w" / "index.html"
+    docs = judge("data", "expect_column_values_to_not_be_null", "amount", 0.0, None,
+                 {"data_docs": {"local": index.as_uri()}})
+    stack.day(0, [*metrics(DRIFT), docs])
+    data, model = texts(slack)
+    assert ("GX Data Docs: http://localhost:8080/modelwatch/dags/monitor_fraud_demo/artifacts/"
+            "data_docs/fraud_demo/w/index.html") in data
+    assert "Data Docs" not in model
+
+
 def test_reruns_and_a_persisting_cause_send_nothing_twice_then_it_resolves(stack, slack) -> None:
     stack.day(0, metrics(DRIFT))
     again = stack.day(0, metrics(DRIFT), rerun=True)

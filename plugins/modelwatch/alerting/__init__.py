@@ -19,10 +19,12 @@ Package layout: ``families`` (root-cause kinds, runbooks), ``grouping``, ``lifec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from urllib.parse import quote
 
 from sqlalchemy.engine import Engine
 
@@ -33,6 +35,7 @@ from modelwatch.alerting.message import Links, OwnerMessage, build_messages
 from modelwatch.alerting.slack import DeliveryError, SlackHook, TokenResolver, resolve_settings
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
+from modelwatch.data_layer.artifacts import served_url
 from modelwatch.paths import runbooks_dir
 from modelwatch.warehouse.tables import create_output_tables
 
@@ -185,6 +188,13 @@ def deliver_alerts(
                 run_ids[key] = found
     report.due = len(box.due)
     links = Links.from_config(cfg, runbooks_dir=runbooks_dir(), dag_id=dag_id)
+    with engine.connect() as conn:
+        docs = store.data_docs_of(conn, model, start, end)
+    if docs:
+        prefix = (f"{cfg.alerting.airflow_base_url.rstrip('/')}/modelwatch/dags/"
+                  f"{quote(dag_id or cfg.dag_id)}/artifacts")
+        links = dataclasses.replace(links, data_docs_url=docs.get("s3") or (
+            served_url(cfg.data_layer.artifacts, prefix, docs["local"]) if docs.get("local") else None))
 
     def build(items: list[DueItem]) -> list[OwnerMessage]:
         return build_messages(model=model, window_start=start, window_end=end, run_id=run_id,

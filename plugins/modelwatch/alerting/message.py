@@ -45,6 +45,8 @@ class Links:
             code host); without it messages name the file.
         report_url: Template of the report link with ``{model}``, ``{dag_id}``, ``{run_id}``,
             ``{window_start}``, ``{window_end}``; without it messages say it is not configured.
+        data_docs_url: The window's Great Expectations Data Docs (S3 URI, or the UI plugin's
+            route to the local copy); a message with a data-layer alert links it.
     """
 
     airflow_base_url: str
@@ -52,6 +54,7 @@ class Links:
     runbooks_dir: Path
     runbook_base_url: str | None = None
     report_url: str | None = None
+    data_docs_url: str | None = None
 
     @classmethod
     def from_config(cls, cfg: MonitorConfig, *, runbooks_dir: Path, dag_id: str | None = None,
@@ -229,8 +232,10 @@ def build_message(*, model: str, owner: str, channel: str, window_start: datetim
     for item in shown:
         text_lines += [_item(item, links, item_run(item), mrkdwn=False), ""]
     text_lines += [line for line in (more, open_line) if line]
+    docs = links.data_docs_url if any(i.alert.layer == "data" for i in live) else None
     text_lines += [f"Airflow run: {run_url}",
                    f"Report: {report or 'not configured (set ' + REPORT_URL_ENV + ')'}",
+                   *([f"GX Data Docs: {docs}"] if docs else []),
                    f"Acknowledge: {ack_hint}"]
 
     blocks: list[dict] = [
@@ -247,6 +252,7 @@ def build_message(*, model: str, owner: str, channel: str, window_start: datetim
     footer.append(" · ".join([
         _link(run_url, "Airflow run", True),
         _link(report, "report", True) if report else "report: not configured",
+        *([_link(docs, "GX Data Docs", True)] if docs else []),
         f"acknowledge: `{ack_hint}`"]))
     blocks.append({"type": "context",
                    "elements": [{"type": "mrkdwn", "text": line} for line in footer]})

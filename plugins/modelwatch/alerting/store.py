@@ -7,6 +7,7 @@ them rows and applies what they return.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -251,3 +252,18 @@ def ack(conn: Connection, alert_id: str, *, by: str, note: str,
             values["status"] = "acked"
         conn.execute(sa.update(mw_alert).where(mw_alert.c.alert_id == row.alert_id).values(**values))
     return [r.alert_id for r in episode]
+
+
+def data_docs_of(conn: Connection, model: str, start: datetime, end: datetime) -> dict | None:
+    """The Data Docs links the data layer stored on the window's expectation rows, if any."""
+    rows = conn.execute(sa.select(mw_metric.c.details).where(
+        mw_metric.c.model_name == model, mw_metric.c.layer == "data",
+        mw_metric.c.window_start == start, mw_metric.c.window_end == end,
+        mw_metric.c.check_name.like("expect_%")).limit(20)).scalars().all()
+    for details in rows:
+        if isinstance(details, str):
+            details = json.loads(details)
+        docs = (details or {}).get("data_docs")
+        if isinstance(docs, dict) and docs:
+            return docs
+    return None

@@ -36,6 +36,8 @@ from modelwatch.data_layer import defaulting, integrity, ranges, schema_check, s
 from modelwatch.data_layer.reference import candidates_of, ensure_reference, range_bounds
 from modelwatch.data_layer.rows import LAYER, skipped
 from modelwatch.data_layer.scan import FeatureSpec, dominant_version, scan, source_for
+from modelwatch.data_layer.skew_psi import CHECK as SKEW_PSI
+from modelwatch.data_layer.skew_psi import skew_psi_checks
 from modelwatch.data_layer.sql import live_columns
 from modelwatch.errors import ContractError
 from modelwatch.metrics import MetricRow
@@ -48,8 +50,8 @@ if TYPE_CHECKING:  # the runner imports this package; a runtime import would be 
 
 __all__ = ["CHECK_NAMES", "run_data_layer"]
 
-CHECK_NAMES = ("silent_default_share", *skew.CHECKS, "schema", "volume_vs_weekday", "out_of_range_share",
-               "non_finite_share", "duplicate_request_id_share", "future_event_rows")
+CHECK_NAMES = ("silent_default_share", *skew.CHECKS, SKEW_PSI, "schema", "volume_vs_weekday",
+               "out_of_range_share", "non_finite_share", "duplicate_request_id_share", "future_event_rows")
 log = logging.getLogger(__name__)
 
 
@@ -115,6 +117,8 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
             offline = live_columns(conn, cfg.tables.offline_features)
             rows += skew.skew_checks(conn, cfg, start, end, [(f.name, f.kind) for f in usable], offline,
                                      {f.name: "schema_changed" for f in cfg.features if f.name in broken})
+            rows += skew_psi_checks(conn, cfg, profile, start, end, [(f.name, f.kind) for f in usable],
+                                    offline)
     if settings.great_expectations.enabled:
         from modelwatch.data_layer.expectations import expectation_rows
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote, unquote, urlparse
 
 from modelwatch.config.data_layer import ArtifactSettings
 from modelwatch.errors import WarehouseUnavailable
@@ -47,3 +48,20 @@ def upload_dir(settings: ArtifactSettings, local: Path, model: str, start: datet
         raise ArtifactStoreUnavailable(
             f"could not upload Data Docs to s3://{settings.s3_bucket}/{prefix}: {exc}") from exc
     return f"s3://{settings.s3_bucket}/{prefix}/index.html"
+
+
+def artifact_root(settings: ArtifactSettings) -> Path:
+    """The local root of the artifact store (what the UI plugin serves files from)."""
+    return (Path(settings.local_dir) if settings.local_dir else modelwatch_home() / "artifacts").resolve()
+
+
+def served_url(settings: ArtifactSettings, prefix: str, uri: str) -> str:
+    """A ``file://`` URI under the artifact root as ``<prefix>/<relative path>`` — the UI plugin's
+    route, which a browser (or a Slack reader) can open; any other URI is returned unchanged."""
+    if not uri.startswith("file://"):
+        return uri
+    root = artifact_root(settings)
+    path = Path(unquote(urlparse(uri).path)).resolve()
+    if root not in path.parents:
+        return uri
+    return f"{prefix.rstrip('/')}/{quote(path.relative_to(root).as_posix())}"

@@ -46,12 +46,14 @@ def _equal(kind: str, a, b, rtol: float, atol: float):
     return sa.or_(sa.and_(x.is_(None), y.is_(None)), x == y, close)
 
 
-def skew_query(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
-               features: list[tuple[str, str]]):
-    """The one aggregate query; ``features`` are (name, kind) present on both sides."""
+def sampled_join(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime, names: list[str]):
+    """The window's sampled requests left-joined with their offline rows, as a subquery.
+
+    Columns: ``rid``, ``on<i>`` / ``off<i>`` (online / offline value of ``names[i]``), ``off_rid``
+    (null without an offline row) and ``n_rows`` (join fan-out: above 1 the id is ambiguous).
+    """
     s = cfg.data_layer.skew
     c = cfg.columns
-    names = [n for n, _ in features]
     pred = table_ref(cfg.tables.predictions, c.request_id, c.event_ts, c.model_name, *names)
     off = table_ref(cfg.tables.offline_features, c.request_id, *names)
     sample = (sa.select(pred.c[c.request_id].label("rid"),
@@ -65,6 +67,14 @@ def skew_query(conn: Connection, cfg: MonitorConfig, start: datetime, end: datet
                         sa.func.count().over(partition_by=sample.c.rid).label("n_rows"))
               .select_from(sample.outerjoin(off, off.c[c.request_id] == sample.c.rid))
               .subquery("j"))
+    return joined
+
+
+def skew_query(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
+               features: list[tuple[str, str]]):
+    """The one aggregate query; ``features`` are (name, kind) present on both sides."""
+    s = cfg.data_layer.skew
+    joined = sampled_join(conn, cfg, start, end, [n for n, _ in features])
     unique = joined.c.n_rows == 1
     present = sa.and_(unique, joined.c.off_rid.is_not(None))
     cols = [sa.func.count(sa.distinct(joined.c.rid)).label("sampled"),

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote
 
+from modelwatch.data_layer.artifacts import artifact_root, served_url
 from modelwatch.errors import WarehouseUnavailable
 from modelwatch.paths import modelwatch_home
 from modelwatch.profile import load_profile
@@ -121,19 +122,12 @@ def histogram(dag_id: str, feature: str, window: str, resolver: Resolver = None,
 
 
 def _artifact_root(m: Monitor) -> Path:
-    settings = m.cfg.data_layer.artifacts
-    return (Path(settings.local_dir) if settings.local_dir else modelwatch_home() / "artifacts").resolve()
+    return artifact_root(m.cfg.data_layer.artifacts)
 
 
 def _artifact_link(root: str, dag_id: str, m: Monitor, uri: str) -> str:
     """A ``file://`` URI under the artifact root becomes a plugin URL the browser can open."""
-    if not uri.startswith("file://"):
-        return uri
-    path = Path(unquote(urlparse(uri).path)).resolve()
-    base = _artifact_root(m)
-    if base not in path.parents:
-        return uri
-    return f"{root}/dags/{quote(dag_id)}/artifacts/{quote(path.relative_to(base).as_posix())}"
+    return served_url(m.cfg.data_layer.artifacts, f"{root}/dags/{quote(dag_id)}/artifacts", uri)
 
 
 def run_tab(root: str, dag_id: str, run_id: str, resolver: Resolver = None,

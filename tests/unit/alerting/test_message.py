@@ -132,3 +132,31 @@ def test_links(links) -> None:
 ])
 def test_format_window(start, end, text) -> None:
     assert format_window(start, end) == text
+
+
+def test_a_data_layer_alert_links_the_windows_data_docs(links) -> None:
+    import dataclasses
+
+    docs = "http://localhost:8080/modelwatch/dags/monitor_fraud_demo/artifacts/data_docs/x/index.html"
+    with_docs = dataclasses.replace(links, data_docs_url=docs)
+    message = build_message(model="fraud_demo", owner="data-eng", channel="#fraud-data",
+                            window_start=W, window_end=W + D, run_id=RUN, items=example_items(),
+                            links=with_docs)
+    assert f"GX Data Docs: {docs}" in message.text
+    assert f"<{docs}|GX Data Docs>" in message.blocks[-1]["elements"][-1]["text"]
+    model_only = [DueItem(dataclasses.replace(alert("m1", "score drift: score"), layer="model"), "new", W, 1)]
+    quiet = build_message(model="fraud_demo", owner="ml-eng", channel="#fraud-ml", window_start=W,
+                          window_end=W + D, run_id=RUN, items=model_only, links=with_docs)
+    assert "Data Docs" not in quiet.text  # only where a data-layer check fired
+
+
+def test_local_data_docs_become_a_plugin_url(tmp_path) -> None:
+    from modelwatch.config.data_layer import ArtifactSettings
+    from modelwatch.data_layer.artifacts import served_url
+
+    settings = ArtifactSettings(local_dir=str(tmp_path))
+    index = tmp_path / "data_docs" / "fraud_demo" / "w 1" / "index.html"
+    assert served_url(settings, "http://af/modelwatch/dags/d/artifacts/", index.as_uri()) == (
+        "http://af/modelwatch/dags/d/artifacts/data_docs/fraud_demo/w%201/index.html")
+    assert served_url(settings, "http://af/x", "s3://b/k/index.html") == "s3://b/k/index.html"
+    assert served_url(settings, "http://af/x", "file:///etc/passwd") == "file:///etc/passwd"

@@ -91,3 +91,43 @@ def test_sampled_skew_counts_only_sampled_requests(duck) -> None:
     row = metric(result, "skew_mismatch_rate", "amount")
     assert row.details["sampled_requests"] == expected and 0 < expected < 60
     assert row.value == 1.0
+
+
+def _hand_psi(reference: list[float], current: list[float]) -> float:
+    p = np.maximum(np.asarray(reference) / sum(reference), 1e-4)
+    q = np.maximum(np.asarray(current) / sum(current), 1e-4)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def test_psi_online_vs_offline_by_hand(duck) -> None:
+    window = rows(8, 60)
+    offline = offline_of(window)
+    offline.loc[0:29, "channel"] = "pos"   # a broken join: half the requests default to "pos"
+    offline.loc[:, "amount"] += 5.0       # every offline amount shifted by 5
+    profile = seed(duck, window, offline)
+    result = run(duck, profile)
+    same = metric(result, "skew_psi", "visits")
+    assert same.value == 0.0 and same.status == "ok" and same.details["pairs"] == 60
+    # channel: online web/app/pos 20/20/20; offline rows 0-29 -> pos, rows 30-59 keep i % 3
+    categories = profile.data["categorical"]["channel"]["categories"]
+    online = [sum(window["channel"] == c) for c in categories] + [0]
+    off = offline["channel"]
+    offline_counts = [sum(off == c) for c in categories] + [sum(~off.isin(categories))]
+    channel = metric(result, "skew_psi", "channel")
+    assert channel.value == pytest.approx(_hand_psi(offline_counts, online))
+    assert channel.status == "alert" and channel.details["largest_gap_bin"] == "pos"
+    # amount: each side binned on the profile's coarse edges
+    edges = profile.data["numeric"]["amount"]["coarse_edges"]
+    binned = [np.bincount(np.searchsorted(edges, side, side="right"), minlength=len(edges) + 1)
+              for side in (window["amount"].to_numpy(), offline["amount"].to_numpy())]
+    amount = metric(result, "skew_psi", "amount")
+    assert amount.value == pytest.approx(_hand_psi(binned[1], binned[0]))
+    assert amount.value > 0.25 and amount.status == "alert"
+    assert "PSI online vs offline" in amount.details["message"]
+
+
+def test_psi_online_vs_offline_skips_with_too_few_pairs(duck) -> None:
+    profile = seed(duck)
+    result = run(duck, profile, {"skew": {"sample_rate": 1, "min_sampled": 500}})
+    row = metric(result, "skew_psi", "amount")
+    assert row.status == "skipped"
