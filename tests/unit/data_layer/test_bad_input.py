@@ -127,3 +127,31 @@ def test_a_crash_before_the_write_leaves_the_previous_rows(duck, monkeypatch) ->
         run(duck, profile)
     with duck.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(mw_metric)).scalar_one() == len(before)
+
+
+def test_a_100k_cardinality_categorical_window(duck) -> None:
+    """100,000 distinct values in one window: counted in the warehouse, bounded in memory and in
+    what is stored (the profile keeps its top K; everything else folds into one bucket)."""
+    window = rows(8, 100_000)
+    window["channel"] = [f"c{k}" for k in range(100_000)]
+    profile = seed(duck, window)
+    result = run(duck, profile)
+    assert metric(result, "silent_default_share", "channel").status == "ok"
+    psi = metric(result, "skew_psi", "channel")  # online == offline: no skew, whatever the mix
+    assert psi.value == 0.0 and psi.details["bins"] <= len(profile.data["categorical"]["channel"]
+                                                           ["categories"]) + 1
+    assert metric(result, "duplicate_request_id_share").value == 0.0
+
+
+def test_a_reference_with_no_rows_is_a_named_terminal_error(duck) -> None:
+    from modelwatch.errors import ReferenceError_
+    from modelwatch.profile import ensure_profile
+    from modelwatch.warehouse.load import load_frame
+    from modelwatch.warehouse.tables import create_output_tables
+
+    create_output_tables(duck)
+    load_frame(duck, "predictions", rows(8, 60))  # traffic, but none in the reference window
+    with pytest.raises(ReferenceError_) as err:
+        ensure_profile(duck, tiny_cfg())
+    assert err.value.terminal is True  # Airflow fails the task without retrying it
+    assert "holds no rows of this model" in str(err.value) and "Fix:" in str(err.value)
