@@ -68,19 +68,9 @@ def test_report_link_defaults_to_the_plugin_route(demo_cfg) -> None:
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="mw-reports")
-    yield endpoint
-    server.stop()
+def s3(moto_s3):
+    boto3.client("s3", endpoint_url=moto_s3).create_bucket(Bucket="mw-reports")
+    return moto_s3
 
 
 def test_report_is_stored_locally_and_opens_from_s3(tmp_path, s3) -> None:
