@@ -169,6 +169,22 @@ def expectation_target(kwargs: dict[str, Any]) -> str | None:
     return None
 
 
+class OfflineFreshnessSettings(_Strict):
+    """How old the offline feature store's newest row may be at the window's end."""
+
+    enabled: bool = Field(True, description="Run the `offline_freshness_hours` check.")
+    timestamp_column: str = Field(
+        "computed_ts", description="Column of `tables.offline_features` holding when a row was "
+        "computed. The SLA is the `offline_freshness_hours` threshold (default warn 24 / alert 48 h).")
+
+    @field_validator("timestamp_column")
+    @classmethod
+    def _column(cls, value: str) -> str:
+        from modelwatch.config.identifiers import check_identifier
+
+        return check_identifier(value)
+
+
 class DataLayerSettings(_Strict):
     """Data-layer checks beyond volume/nulls/freshness: defaulting, skew, schema, ranges, GX."""
 
@@ -177,6 +193,9 @@ class DataLayerSettings(_Strict):
                                            description="Silent defaulting of features to a constant.")
     skew: SkewSettings = Field(default_factory=SkewSettings,
                                description="Training-serving skew against `tables.offline_features`.")
+    offline_freshness: OfflineFreshnessSettings = Field(
+        default_factory=OfflineFreshnessSettings,
+        description="Freshness of `tables.offline_features` against an SLA.")
     ranges: RangeSettings = Field(default_factory=RangeSettings,
                                   description="Values outside the reference range.")
     volume: VolumeSettings = Field(default_factory=VolumeSettings,

@@ -33,6 +33,8 @@ from sqlalchemy.engine import Engine
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer import defaulting, integrity, ranges, schema_check, skew, volume
+from modelwatch.data_layer.offline_freshness import CHECK as OFFLINE_FRESHNESS
+from modelwatch.data_layer.offline_freshness import offline_freshness
 from modelwatch.data_layer.reference import candidates_of, ensure_reference, range_bounds
 from modelwatch.data_layer.rows import LAYER, skipped
 from modelwatch.data_layer.scan import FeatureSpec, dominant_version, scan, source_for
@@ -51,7 +53,8 @@ if TYPE_CHECKING:  # the runner imports this package; a runtime import would be 
 __all__ = ["CHECK_NAMES", "run_data_layer"]
 
 CHECK_NAMES = ("silent_default_share", *skew.CHECKS, SKEW_PSI, "schema", "volume_vs_weekday",
-               "out_of_range_share", "non_finite_share", "duplicate_request_id_share", "future_event_rows")
+               "out_of_range_share", "non_finite_share", "duplicate_request_id_share", "future_event_rows",
+               OFFLINE_FRESHNESS)
 log = logging.getLogger(__name__)
 
 
@@ -119,6 +122,8 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
                                      {f.name: "schema_changed" for f in cfg.features if f.name in broken})
             rows += skew_psi_checks(conn, cfg, profile, start, end, [(f.name, f.kind) for f in usable],
                                     offline)
+        if settings.offline_freshness.enabled:
+            rows.append(offline_freshness(conn, cfg, end, live_columns(conn, cfg.tables.offline_features)))
     if settings.great_expectations.enabled:
         from modelwatch.data_layer.expectations import expectation_rows
 

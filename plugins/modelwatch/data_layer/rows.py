@@ -33,6 +33,7 @@ DEFAULT_THRESHOLDS = {
     "skew_missing_share": ConstantThreshold(warn=0.02, alert=0.1),
     "skew_vector_mismatch_rate": ConstantThreshold(warn=0.01, alert=0.05),
     "skew_psi": ConstantThreshold(warn=0.1, alert=0.25),
+    "offline_freshness_hours": ConstantThreshold(warn=24, alert=48),
     "volume_vs_weekday": ConstantThreshold(warn=0.3, alert=0.5),
     "out_of_range_share": ConstantThreshold(warn=0.05, alert=0.15),
     "non_finite_share": ConstantThreshold(warn=1e-6, alert=0.01),
