@@ -61,11 +61,27 @@ def metrics(engine, day: int) -> list[sa.Row]:
 
 
 @pytest.fixture(scope="module")
-def ran_days(monitor_dag):
-    days = (12, 13, 19, 20, 21)  # 12-13: a weekend; 20: the shift starts
-    for day in days:
-        run_day(monitor_dag, day)
-    return days
+def branch_states(monitor_dag) -> dict[int, dict[str, str]]:
+    """Task states per day, as Airflow recorded them."""
+    states = {}
+    for day in (12, 13, 19, 20, 21):  # 12-13: a weekend; 20: the shift starts
+        run = run_day(monitor_dag, day)
+        states[day] = {ti.task_id: str(ti.state).split(".")[-1] for ti in run.get_task_instances()}
+    return states
+
+
+@pytest.fixture(scope="module")
+def ran_days(branch_states):
+    return tuple(branch_states)
+
+
+def test_the_weekly_pattern_takes_the_healthy_branch(branch_states) -> None:
+    """The weekend's different traffic is part of the reference: no action, nothing alerted."""
+    for day in (12, 13, 19):
+        states = branch_states[day]
+        assert states["healthy"] == "success", (day, states)
+        assert all(states[a] == "skipped" for a in ("retrain", "rollback", "promote",
+                                                     "alert_only")), (day, states)
 
 
 def test_every_day_stores_the_foundation_checks(warehouse, ran_days) -> None:
