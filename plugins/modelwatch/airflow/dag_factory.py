@@ -47,14 +47,18 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
     and each step is one transaction over the window, so the order is also the commit order.
     """
     from modelwatch.airflow import tasks as impl  # light: the runner loads inside each task
+    from modelwatch.airflow.callbacks import MonitorCallbacks, deadline_alert
 
     start = datetime.combine(cfg.schedule.start_date, datetime.min.time(), tzinfo=UTC)
+    callbacks = MonitorCallbacks(cfg)
     default_args = {
         "owner": cfg.owners.model.team,
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
+        "retries": cfg.schedule.retries,
+        "retry_delay": cfg.schedule.retry_delay,
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
+        "on_failure_callback": callbacks.on_task_failure,
+        "on_success_callback": callbacks.on_task_success,
     }
     dag = DAG(
         dag_id=cfg.dag_id,
@@ -65,6 +69,9 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
         default_args=default_args,
         tags=["modelwatch", f"model:{cfg.model.name}", f"task:{cfg.model.task}"],
         doc_md=_doc(cfg, source),
+        on_failure_callback=callbacks.on_dag_failure,
+        on_success_callback=callbacks.on_dag_success,
+        deadline=deadline_alert(cfg, str(source)),
         auto_register=False,
     )
     with dag:
@@ -104,12 +111,12 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             """Multi-signal rules over every layer's metrics -> exactly one action."""
             return impl.decide(cfg, context)
 
-        @task(task_id="rollback", retries=1)
+        @task(task_id="rollback", retries=min(1, cfg.schedule.retries))
         def rollback(**context: Any) -> dict:
             """Move the champion alias back to the previous version (idempotent, audited)."""
             return impl.rollback(cfg, context)
 
-        @task(task_id="promote", retries=1)
+        @task(task_id="promote", retries=min(1, cfg.schedule.retries))
         def promote(**context: Any) -> dict:
             """Make the challenger the champion (idempotent, audited)."""
             return impl.promote(cfg, context)
@@ -128,7 +135,8 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             ))
         else:
             actions.append(EmptyOperator(task_id="retrain"))  # never chosen without a target
-        @task(task_id="report", trigger_rule="none_failed_min_one_success", retries=1)
+        @task(task_id="report", trigger_rule="none_failed_min_one_success",
+              retries=min(1, cfg.schedule.retries))
         def report(**context: Any) -> dict:
             """The window's self-contained HTML report, to the artifact store (local, S3)."""
             return impl.report(cfg, context)
@@ -155,13 +163,17 @@ def retrain_dag_id(cfg: MonitorConfig) -> str:
 def build_retrain_dag(cfg: MonitorConfig, source: Path) -> DAG:
     """Triggered by the monitor DAG's ``retrain`` branch; one run at a time per model."""
     from modelwatch.airflow import tasks as impl
+    from modelwatch.airflow.callbacks import MonitorCallbacks
 
+    callbacks = MonitorCallbacks(cfg)
     dag = DAG(
         dag_id=retrain_dag_id(cfg),
         schedule=None,
         start_date=datetime.combine(cfg.schedule.start_date, datetime.min.time(), tzinfo=UTC),
         max_active_runs=1,
-        default_args={"owner": cfg.owners.model.team, "retries": 1},
+        default_args={"owner": cfg.owners.model.team, "retries": min(1, cfg.schedule.retries),
+                      "on_failure_callback": callbacks.on_task_failure,
+                      "on_success_callback": callbacks.on_task_success},
         tags=["modelwatch", "retraining", f"model:{cfg.model.name}"],
         doc_md=f"Retrains `{cfg.model.name}` with `{cfg.retraining}` and registers the result "
         f"as challenger. Triggered by `{cfg.dag_id}`; config `{source}`.",

@@ -40,7 +40,7 @@ from modelwatch.paths import runbooks_dir
 from modelwatch.warehouse.tables import create_output_tables
 
 __all__ = ["AlertGroup", "DeliveryError", "DeliveryReport", "GroupingPolicy", "SlackHook",
-           "build_groups", "deliver_alerts", "resolve_settings"]
+           "build_groups", "deliver_alerts", "resolve_settings", "send_due"]
 
 log = logging.getLogger(__name__)
 
@@ -168,14 +168,41 @@ def deliver_alerts(
         now: Wall clock for bookkeeping and the cooldown (tests pin it).
     """
     start, end = _naive_utc(window.start), _naive_utc(window.end)
-    model = cfg.model.name
     now = now or utcnow()
     create_output_tables(engine)
     with engine.begin() as conn:
         recorded = store.record_window(conn, cfg, start, end, now=now, policy=policy)
-    report = DeliveryReport(model, start.isoformat(), end.isoformat(),
+    report = DeliveryReport(cfg.model.name, start.isoformat(), end.isoformat(),
                             open_groups=len(recorded.groups), opened=recorded.opened,
                             resolved=recorded.resolved)
+    return send_due(engine, cfg, window, run_id, report, dag_id=dag_id, slack=slack,
+                    slack_conn_id=slack_conn_id, token_resolver=token_resolver,
+                    cooldown=cooldown, now=now)
+
+
+def send_due(
+    engine: Engine,
+    cfg: MonitorConfig,
+    window: WindowLike,
+    run_id: str,
+    report: DeliveryReport | None = None,
+    *,
+    dag_id: str | None = None,
+    slack: SlackHook | None = None,
+    slack_conn_id: str | None = None,
+    token_resolver: TokenResolver | None = None,
+    cooldown: timedelta = DEFAULT_COOLDOWN,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Send what the model's outbox holds: one message per owner, each alert at most once.
+
+    The second half of ``deliver_alerts``, also called on its own by the failure and deadline
+    callbacks (``incidents``), which record their row in ``mw_alert`` without a window of metrics.
+    """
+    start, end = _naive_utc(window.start), _naive_utc(window.end)
+    model = cfg.model.name
+    now = now or utcnow()
+    report = report or DeliveryReport(model, start.isoformat(), end.isoformat())
     with engine.begin() as conn:
         box = store.outbox(conn, model, now=now, cooldown=cooldown)
         report.covered = store.apply_covers(conn, box.covers)

@@ -38,6 +38,10 @@ _ALL = (
     Family("labels", "labels", None),
     Family("performance", "model performance", None),
     Family("system", "infrastructure", None),
+    # Incidents of the monitoring runs themselves, recorded by the Airflow callbacks.
+    Family("task_failure", "monitoring task failed", "run_failure.md"),
+    Family("run_failure", "monitoring run failed", "run_failure.md"),
+    Family("run_deadline", "monitoring run late", "run_failure.md"),
 )
 FAMILIES: dict[str, Family] = {f.name: f for f in _ALL}
 

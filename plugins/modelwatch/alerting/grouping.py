@@ -32,9 +32,13 @@ from modelwatch.config.schema import MonitorConfig, Owner
 
 SEVERITY_RANK = {"log": 0, "notify": 1, "page": 2}
 STATUS_RANK = {"warn": 1, "alert": 2}
+# Alerts about the monitoring runs themselves (failed tasks, missed deadlines): recorded by the
+# Airflow callbacks (``incidents``), never built from metric rows.
+INCIDENT_LAYER = "airflow"
 LAYER_OWNER = {"data": "data", "model": "model", "shadow": "model", "outcome": "outcome",
-               "system": "infra", "infra": "infra"}
-LAYER_ORDER = {"data": 0, "model": 1, "shadow": 2, "outcome": 3, "system": 4, "infra": 4}
+               "system": "infra", "infra": "infra", INCIDENT_LAYER: "infra"}
+LAYER_ORDER = {"data": 0, "model": 1, "shadow": 2, "outcome": 3, "system": 4, "infra": 4,
+               INCIDENT_LAYER: 5}
 ALL_SLICES = "all"
 # Families whose groups are split by feature/column; the others hold every row of the family.
 _PER_SUBJECT = {"feature_drift", "data_quality", "score_drift", "model_behaviour"}

@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelwatch.alerting.grouping import DEFAULT_POLICY, AlertGroup, GroupingPolicy, build_groups, owner_for
+from modelwatch.alerting.grouping import (
+    DEFAULT_POLICY,
+    INCIDENT_LAYER,
+    AlertGroup,
+    GroupingPolicy,
+    build_groups,
+    owner_for,
+)
 from modelwatch.alerting.lifecycle import (
     DEFAULT_COOLDOWN,
     OPEN_STATES,
@@ -89,8 +96,14 @@ def _latest_rows(model: str | None, before: datetime | None = None) -> sa.Select
 
 
 def open_before(conn: Connection, model: str, window_start: datetime) -> set[str]:
-    """Fingerprints whose latest row before the window is still open."""
-    query = _latest_rows(model, window_start).where(mw_alert.c.status.in_(OPEN_STATES))
+    """Fingerprints of metric alerts whose latest row before the window is still open.
+
+    Incidents (failed tasks, missed deadlines) are left out: their callbacks resolve them when
+    the task succeeds again, which a window without them says nothing about.
+    """
+    query = _latest_rows(model, window_start).where(
+        mw_alert.c.status.in_(OPEN_STATES),
+        sa.or_(mw_alert.c.layer.is_(None), mw_alert.c.layer != INCIDENT_LAYER))
     return {r["fingerprint"] for r in conn.execute(query).mappings()}
 
 
@@ -117,7 +130,8 @@ def record_window(conn: Connection, cfg: MonitorConfig, window_start: datetime,
     model = cfg.model.name
     now = now or utcnow()
     groups = build_groups(cfg, window_metrics(conn, model, window_start, window_end), policy)
-    current = window_rows(conn, model, window_start, window_end)
+    current = {fp: row for fp, row in window_rows(conn, model, window_start, window_end).items()
+               if row.layer != INCIDENT_LAYER}
     needed = {g.fingerprint for g in groups} | set(current) | open_before(conn, model, window_start)
     earlier = history(conn, model, needed, before=window_start)
 

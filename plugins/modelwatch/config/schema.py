@@ -125,6 +125,15 @@ class Schedule(Strict):
     window: Duration = Field(timedelta(days=1), description="Length of the monitored window.")
     start_date: date = Field(description="First data interval the DAG knows about.")
     catchup: bool = Field(False, description="Run missed intervals when the DAG is unpaused.")
+    retries: int = Field(2, ge=0, le=10, description="Retries of each monitoring task before it "
+                         "fails (the infra owner is paged once it has failed for good).")
+    retry_delay: Duration = Field(timedelta(minutes=2), description="Wait before the first retry; "
+                                  "doubles on each further try, up to 20 minutes.")
+    deadline: Duration | None = Field(
+        None, description="A run still unfinished this long after it was queued pages the infra "
+        "owner (an Airflow deadline alert; its callback runs in the triggerer), e.g. `2h`. Off by "
+        "default: Airflow 3.3's `dag.test` / `airflow dags test` (and so `modelwatch demo`) fail "
+        "every successful run of a DAG that has a deadline — set it for scheduled deployments.")
 
     @field_validator("cron")
     @classmethod
@@ -136,6 +145,14 @@ class Schedule(Strict):
             f"{value!r} is not a cron expression: use 5 fields like '0 * * * *' "
             f"or one of {sorted(presets)}"
         )
+
+    @field_validator("deadline")
+    @classmethod
+    def _positive_deadline(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError(f"deadline {value} is not positive: write e.g. '2h', or null to turn "
+                             "the deadline alert off")
+        return value
 
 
 class LabelSpec(Strict):
