@@ -374,3 +374,39 @@ def test_rerunning_a_window_after_later_ones_gives_the_same_rows(weekly) -> None
     assert (after.value, after.threshold, after.status) == (before.value, before.threshold,
                                                             before.status)
     assert after.details == before.details
+
+
+def test_the_history_is_one_query_per_window(weekly) -> None:
+    import sqlalchemy as sa
+
+    from modelwatch.runner import Window, step_window_checks
+    from modelwatch.warehouse.engine import get_engine
+
+    cfgs, _ = weekly
+    engine = get_engine(cfgs["seasonal"].warehouse)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        day = SATURDAYS[2]
+        step_window_checks(cfgs["seasonal"], Window(day, day + DAY), "count")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    # (create_output_tables probes the table's columns with "SELECT * ... WHERE 1 = 0")
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+             and "mw_metric.value" in s]
+    assert len(reads) == 1, reads
+
+
+def test_the_documented_example_is_a_valid_config(tmp_path) -> None:
+    from tests.conftest import PROJECT
+
+    text = (PROJECT / "docs" / "drift_methods.md").read_text()
+    section = text.split("### Seasonal thresholds", 1)[1]
+    example = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+    cfg = load_monitor(_demo_with(tmp_path, lambda raw: raw.update(example)))
+    assert cfg.thresholds.for_check("psi", "channel").type == "seasonal"
+    assert cfg.thresholds.for_check("ks", "amount").lookback == 4

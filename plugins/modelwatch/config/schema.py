@@ -213,13 +213,16 @@ class SeasonalThreshold(Strict):
     says so in `details.seasonal_fallback`. Bands are in UTC, like the windows.
     """
 
-    type: Literal["seasonal"] = Field(description="Threshold kind (`seasonal`).")
+    type: Literal["seasonal"] = Field(description="Threshold kind (`seasonal`; drift checks only, "
+                                      "see docs/drift_methods.md).")
     period: Literal["weekday", "weekday_hour"] = Field(
         "weekday", description="Band a window is compared within: `weekday` (same day of the "
         "week) or `weekday_hour` (same day and start hour; only for windows shorter than a day).")
-    lookback: int = Field(8, ge=1, le=104, description="Weeks of history read back for the band.")
+    lookback: int = Field(8, ge=1, le=104, description="Weeks of history read back for the band "
+                          "(earlier windows of the same length, before the judged one).")
     min_history: int = Field(3, ge=1, description="Windows of the band needed in the history; "
-                             "with fewer the calibrated levels are used instead.")
+                             "with fewer the calibrated levels are used instead (never below the "
+                             "method's documented ones) and `details.seasonal_fallback` says so.")
     k_warn: float = Field(3.0, gt=0, description="Warn at the band's median plus this many robust "
                           "standard deviations (1.4826 · MAD).")
     k_alert: float = Field(5.0, gt=0, description="Alert at the band's median plus this many "
