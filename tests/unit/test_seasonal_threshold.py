@@ -410,3 +410,46 @@ def test_the_documented_example_is_a_valid_config(tmp_path) -> None:
     cfg = load_monitor(_demo_with(tmp_path, lambda raw: raw.update(example)))
     assert cfg.thresholds.for_check("psi", "channel").type == "seasonal"
     assert cfg.thresholds.for_check("ks", "amount").lookback == 4
+
+
+def check_history_query(engine) -> None:
+    """Earlier same-weekday rows of the seasonal checks come back; nothing else does."""
+    from modelwatch.checks.seasonal import load_seasonal_history
+    from modelwatch.metrics import MetricRow
+    from modelwatch.warehouse.tables import create_output_tables
+    from modelwatch.warehouse.writer import replace_metrics
+
+    cfg = _cfg({"type": "seasonal"})
+    create_output_tables(engine)
+    written = [(SAT - 2 * WEEK, "tiny", 0.4), (SAT - WEEK, "tiny", 0.3),
+               (SAT - WEEK - DAY, "tiny", 0.01),  # a Friday
+               (SAT - 9 * WEEK, "tiny", 7.0),  # beyond lookback
+               (SAT, "tiny", 100.0), (SAT + WEEK, "tiny", 100.0),  # itself, later
+               (SAT - WEEK, "other_model", 100.0)]
+    with engine.begin() as conn:
+        for start, model, value in written:
+            rows = [MetricRow("data", "psi", "amount", value, 0.25, "ok"),
+                    MetricRow("data", "psi", "amount", value / 10, 0.25, "ok", {}, "region=EU"),
+                    MetricRow("data", "ks", "amount", 100.0, 0.25, "ok")]  # not seasonal
+            replace_metrics(conn, run_id="r", model_name=model, model_version="v1",
+                            window_start=start, window_end=start + DAY, rows=rows)
+    with engine.connect() as conn:
+        history = load_seasonal_history(conn, cfg, SAT, SAT + DAY)
+    assert sorted(history.points) == [("psi", "amount", "all"), ("psi", "amount", "region=EU")]
+    spec = cfg.thresholds.for_check("psi", "amount")
+    assert history.values(spec, "psi", "amount", "all")[1] == [0.4, 0.3]
+    assert history.values(spec, "psi", "amount", "region=EU")[1] == pytest.approx([0.04, 0.03])
+    with engine.connect() as conn:  # no seasonal threshold configured: nothing is read
+        assert load_seasonal_history(conn, _cfg({"type": "calibrated"}), SAT, SAT + DAY) is None
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite"])
+def test_history_query_on_embedded_dialects(tmp_path, dialect) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine({"duckdb": f"duckdb:///{tmp_path / 'w.duckdb'}",
+                               "sqlite": f"sqlite:///{tmp_path / 'w.sqlite'}"}[dialect])
+    try:
+        check_history_query(engine)
+    finally:
+        engine.dispose()
