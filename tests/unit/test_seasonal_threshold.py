@@ -79,7 +79,7 @@ def test_seasonal_threshold_parses_with_defaults_and_in_overrides(tmp_path) -> N
     ({"type": "seasonal", "lookback": 2, "min_history": 3}, "(top level)",
      "min_history=3 windows can never be found in lookback=2 weeks"),
     ({"type": "seasonal", "period": "weekday_hour"}, "(top level)",
-     "which needs windows shorter than a day, but schedule.window is 1 day"),
+     "which needs windows shorter than a day, but schedule.window is 1d; use period 'weekday'"),
     ({"type": "seasonal", "windows": 3}, "thresholds.defaults.psi.seasonal.windows",
      "remove it or fix its spelling"),
 ])
@@ -109,6 +109,17 @@ def test_weekday_hour_fits_hourly_windows_and_counts_windows_per_band(tmp_path) 
     message = _error(_demo_with(tmp_path, lambda raw: hourly(
         raw, {"type": "seasonal", "period": "weekday_hour", "lookback": 2, "min_history": 9})))
     assert "lookback=2 weeks (4 window(s) per band a week)" in message
+
+
+def test_windows_longer_than_a_day_cannot_be_seasonal(tmp_path) -> None:
+    def weekly(raw):
+        raw["schedule"].update(cron="@weekly", window="1w")
+        raw["thresholds"]["defaults"]["score_psi"] = {"type": "seasonal"}
+
+    message = _error(_demo_with(tmp_path, weekly))
+    assert "thresholds.defaults.score_psi: period 'weekday' compares a window with the same " \
+        "weekday of earlier weeks, which needs windows of at most a day, but schedule.window " \
+        "is 1w; use period 'weekday' for daily windows, or a calibrated threshold" in message
 
 
 # --- bands and history --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from modelwatch.config.data_layer import DataLayerSettings
-from modelwatch.config.durations import parse_duration
+from modelwatch.config.durations import format_duration, parse_duration
 from modelwatch.config.identifiers import check_identifier
 from modelwatch.config.outcome import OutcomeSettings
 from modelwatch.config.shadow import ShadowSettings
@@ -480,7 +480,6 @@ class MonitorConfig(Strict):
                     f"{where}: a seasonal threshold applies to drift checks only ({drift_checks}), "
                     f"not {check!r}; use a constant threshold (for volume by weekday see "
                     "data_layer.volume)")
-            band = spec.band_length()
             day = timedelta(days=1)
             if window > day or (spec.period == "weekday_hour" and window >= day):
                 raise ValueError(
@@ -488,9 +487,9 @@ class MonitorConfig(Strict):
                     f"{'weekday' if spec.period == 'weekday' else 'weekday and start hour'} "
                     f"of earlier weeks, which needs windows "
                     f"{'of at most' if spec.period == 'weekday' else 'shorter than'} a day, but "
-                    f"schedule.window is {window}; use period 'weekday' for daily windows, or a "
-                    "calibrated threshold for longer ones")
-            per_week = max(1, band // window)
+                    f"schedule.window is {format_duration(window)}; use period 'weekday' for "
+                    "daily windows, or a calibrated threshold for longer ones")
+            per_week = max(1, spec.band_length() // window)
             if spec.min_history > spec.lookback * per_week:
                 raise ValueError(
                     f"{where}: min_history={spec.min_history} windows can never be found in "
