@@ -16,6 +16,7 @@ from modelwatch.checks.change_points import change_point_checks
 from modelwatch.checks.data_quality import data_quality_checks
 from modelwatch.checks.drift import drift_checks
 from modelwatch.checks.model import confidence_checks
+from modelwatch.checks.seasonal import load_seasonal_history
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile, ensure_profile
@@ -94,8 +95,10 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
     profile = ensure_profile(engine, cfg)
     with engine.begin() as conn:
         stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
+        history = load_seasonal_history(conn, cfg, window.start, window.end)
         rows = [*data_quality_checks(cfg, stats, profile, window.end),
-                *drift_checks(cfg, stats, profile), *confidence_checks(cfg, stats, profile)]
+                *drift_checks(cfg, stats, profile, history),
+                *confidence_checks(cfg, stats, profile)]
         rows += change_point_checks(conn, cfg, profile, window.start, rows)
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                         model_version=stats.dominant_version, window_start=window.start,

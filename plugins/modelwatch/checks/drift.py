@@ -16,15 +16,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from modelwatch.config.schema import CalibratedThreshold, ConstantThreshold, MonitorConfig
-from modelwatch.drift.calibration import NullDistribution, calibrated_levels, null_distribution
-from modelwatch.drift.methods import BinnedInput, DriftScore, get_method
+from modelwatch.config.schema import (
+    CalibratedThreshold,
+    ConstantThreshold,
+    MonitorConfig,
+    SeasonalThreshold,
+)
+from modelwatch.drift.calibration import (
+    NullDistribution,
+    calibrated_levels,
+    null_distribution,
+    small_window_factor,
+)
+from modelwatch.drift.methods import BinnedInput, DriftScore, MethodSpec, get_method
+from modelwatch.drift.seasonal import robust_sd, seasonal_levels
 from modelwatch.metrics import STATUS_ORDER, MetricRow, judge
 from modelwatch.profile import OTHER, Profile, coarsen
 from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats, categorical_columns
+
+if TYPE_CHECKING:
+    from modelwatch.checks.seasonal import SeasonalHistory
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,11 @@ def merge_sparse_buckets(reference: np.ndarray, current: np.ndarray,
 class DriftContext:
     """Reference-side data for one profile: counts per slice, bins per method, null distributions."""
 
-    def __init__(self, cfg: MonitorConfig, profile: Profile):
+    def __init__(self, cfg: MonitorConfig, profile: Profile,
+                 history: SeasonalHistory | None = None):
         self.cfg = cfg
         self.profile = profile
+        self.history = history  # earlier values of the seasonal checks (checks.seasonal)
         self._nulls: dict[tuple[str, str], NullDistribution] = {}
 
     def reference_counts(self, column: Column, slice_key: str) -> np.ndarray | None:
@@ -134,22 +151,59 @@ class DriftContext:
         return self._nulls[key]
 
     def levels(self, column: Column, method: str, check: str, rows: float, value: float,
-               reference_rows: float) -> tuple[ConstantThreshold, dict]:
+               reference_rows: float, slice_key: str = ALL) -> tuple[ConstantThreshold, dict]:
         spec = self.cfg.thresholds.for_check(check, column.name)
         registered = get_method(method, column.kind)
         if spec is None:  # calibrated, never below the method's documented levels
             spec = CalibratedThreshold(type="calibrated", min_warn=registered.default_warn,
                                        min_alert=registered.default_alert)
+        if isinstance(spec, SeasonalThreshold):
+            return self._seasonal(spec, column, method, check, registered, rows, value,
+                                  reference_rows, slice_key)
         if isinstance(spec, CalibratedThreshold):
-            null = self.null(column, method)
-            if not null.usable:
-                return (ConstantThreshold(warn=max(registered.default_warn, spec.min_warn),
-                                          alert=max(registered.default_alert, spec.min_alert)),
-                        {"threshold_type": "method default",
-                         "reason": f"only {len(null.values)} reference windows to calibrate on"})
-            warn, alert, details = calibrated_levels(spec, method, null, rows, value, reference_rows)
-            return ConstantThreshold(warn=warn, alert=alert), details
+            return self._calibrated(spec, column, method, registered, rows, value, reference_rows)
         return spec, {"threshold_type": "constant"}
+
+    def _calibrated(self, spec: CalibratedThreshold, column: Column, method: str,
+                    registered: MethodSpec, rows: float, value: float, reference_rows: float
+                    ) -> tuple[ConstantThreshold, dict]:
+        null = self.null(column, method)
+        if not null.usable:
+            return (ConstantThreshold(warn=max(registered.default_warn, spec.min_warn),
+                                      alert=max(registered.default_alert, spec.min_alert)),
+                    {"threshold_type": "method default",
+                     "reason": f"only {len(null.values)} reference windows to calibrate on"})
+        warn, alert, details = calibrated_levels(spec, method, null, rows, value, reference_rows)
+        return ConstantThreshold(warn=warn, alert=alert), details
+
+    def _seasonal(self, spec: SeasonalThreshold, column: Column, method: str, check: str,
+                  registered: MethodSpec, rows: float, value: float, reference_rows: float,
+                  slice_key: str) -> tuple[ConstantThreshold, dict]:
+        """The band's history, or — too little of it — the calibrated levels, saying why."""
+        if self.history is None:
+            band, values = None, []
+        else:
+            band, values = self.history.values(spec, check, column.name, slice_key)
+        where = band.label if band else "the band (no history was loaded)"
+        if len(values) < spec.min_history:
+            fallback = CalibratedThreshold(
+                type="calibrated", min_warn=max(spec.min_warn, registered.default_warn),
+                min_alert=max(spec.min_alert, registered.default_alert))
+            threshold, details = self._calibrated(fallback, column, method, registered, rows,
+                                                  value, reference_rows)
+            return threshold, {**details, "band": band.label if band else None,
+                               "history_windows": len(values),
+                               "seasonal_fallback": f"{len(values)} earlier window(s) of {where} "
+                               f"in the last {spec.lookback} weeks, fewer than min_history="
+                               f"{spec.min_history}: {details['threshold_type']} levels used"}
+        null = self.null(column, method)
+        noise = 0.0
+        if null.usable:  # sampling noise of the statistic, scaled to this window's size
+            noise = robust_sd(null.values) * small_window_factor(method, null, rows,
+                                                                 reference_rows)
+        warn, alert, details = seasonal_levels(spec, values, noise)
+        return ConstantThreshold(warn=warn, alert=alert), {**details, "band": band.label,
+                                                           "sampling_noise": noise}
 
 
 def _row(ctx: DriftContext, column: Column, method: str, slice_key: str, current: SliceStats
@@ -179,7 +233,7 @@ def _row(ctx: DriftContext, column: Column, method: str, slice_key: str, current
     if score.p_value is not None and math.isfinite(score.p_value):
         details["p_value"] = score.p_value
     threshold, how = ctx.levels(column, method, check, float(counts.sum()), score.value,
-                                float(reference.sum()))
+                                float(reference.sum()), slice_key)
     details.update(how)
     row = judge(column.layer, check, column.name, score.value, threshold, details)
     return MetricRow(row.layer, row.check_name, row.feature, row.value, row.threshold, row.status,
@@ -230,8 +284,11 @@ def _control_fdr(rows: list[MetricRow], fdr: float) -> list[MetricRow]:
     return out
 
 
-def drift_checks(cfg: MonitorConfig, stats: WindowStats, profile: Profile) -> list[MetricRow]:
-    ctx = DriftContext(cfg, profile)
+def drift_checks(cfg: MonitorConfig, stats: WindowStats, profile: Profile,
+                 history: SeasonalHistory | None = None) -> list[MetricRow]:
+    """Every drift row of the window. ``history`` (``checks.seasonal.load_seasonal_history``)
+    holds the earlier values seasonal thresholds are computed from."""
+    ctx = DriftContext(cfg, profile, history)
     rows: list[MetricRow] = []
     for slice_key, current in sorted(stats.slices.items(), key=lambda kv: kv[0] != ALL):
         small = slice_key != ALL and current.rows < cfg.slices.min_rows

@@ -24,3 +24,12 @@ def parse_duration(value: object) -> timedelta:
         f"not a duration: {value!r}. Write a number and a unit, one of "
         f"{', '.join(sorted(_UNITS))} (seconds, minutes, hours, days, weeks), e.g. '6h' or '1d'"
     )
+
+
+def format_duration(value: timedelta) -> str:
+    """The way a person would write it back in YAML: ``1d``, ``15m``, ``90s``."""
+    seconds = value.total_seconds()
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from modelwatch.config.data_layer import DataLayerSettings
-from modelwatch.config.durations import parse_duration
+from modelwatch.config.durations import format_duration, parse_duration
 from modelwatch.config.identifiers import check_identifier
 from modelwatch.config.outcome import OutcomeSettings
 from modelwatch.config.shadow import ShadowSettings
@@ -216,7 +216,53 @@ class CalibratedThreshold(Strict):
         return self
 
 
-Threshold = Annotated[ConstantThreshold | CalibratedThreshold, Field(discriminator="type")]
+class SeasonalThreshold(Strict):
+    """Levels learnt from the statistic's own history in the same weekday (or weekday-hour) band.
+
+    For traffic with a weekly pattern a Saturday differs from the reference every Saturday; that
+    is normal and should not page. The stored values of the same check, feature and slice on the
+    same weekday (and start hour, for `weekday_hour`) of the last `lookback` weeks, strictly
+    before the window, give the band's median and MAD. A window warns at
+    `median + k_warn · 1.4826 · MAD` and alerts at `median + k_alert · 1.4826 · MAD`; the spread is
+    never taken below the statistic's sampling noise between reference windows, and the levels
+    never below `min_warn`/`min_alert`. With fewer than `min_history` windows in the band the
+    check falls back to the calibrated levels (never below the method's documented ones) and
+    says so in `details.seasonal_fallback`. Bands are in UTC, like the windows.
+    """
+
+    type: Literal["seasonal"] = Field(description="Threshold kind (`seasonal`; drift checks only, "
+                                      "see docs/drift_methods.md).")
+    period: Literal["weekday", "weekday_hour"] = Field(
+        "weekday", description="Band a window is compared within: `weekday` (same day of the "
+        "week) or `weekday_hour` (same day and start hour; only for windows shorter than a day).")
+    lookback: int = Field(8, ge=1, le=104, description="Weeks of history read back for the band "
+                          "(earlier windows of the same length, before the judged one).")
+    min_history: int = Field(3, ge=1, description="Windows of the band needed in the history; "
+                             "with fewer the calibrated levels are used instead (never below the "
+                             "method's documented ones) and `details.seasonal_fallback` says so.")
+    k_warn: float = Field(3.0, gt=0, description="Warn at the band's median plus this many robust "
+                          "standard deviations (1.4826 · MAD).")
+    k_alert: float = Field(5.0, gt=0, description="Alert at the band's median plus this many "
+                           "robust standard deviations.")
+    min_warn: float = Field(0.0, ge=0, description="Effect-size floor of the warn level.")
+    min_alert: float = Field(0.0, ge=0, description="Effect-size floor of the alert level.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeasonalThreshold:
+        if self.k_warn > self.k_alert:
+            raise ValueError(f"k_warn ({self.k_warn}) must not exceed k_alert ({self.k_alert}): "
+                             "the alert level is the higher one")
+        if self.min_warn > self.min_alert:
+            raise ValueError(f"min_warn ({self.min_warn}) must not exceed min_alert ({self.min_alert})")
+        return self
+
+    def band_length(self) -> timedelta:
+        """Length of one band: a day (`weekday`) or an hour (`weekday_hour`)."""
+        return timedelta(days=1) if self.period == "weekday" else timedelta(hours=1)
+
+
+Threshold = Annotated[ConstantThreshold | CalibratedThreshold | SeasonalThreshold,
+                      Field(discriminator="type")]
 
 
 class ThresholdOverride(Strict):
@@ -427,6 +473,45 @@ class MonitorConfig(Strict):
         unknown = sorted(set(self.slices.values) - set(self.segments))
         if unknown:
             raise ValueError(f"slices.values names {unknown}, which are not in `segments`")
+        return self
+
+    @model_validator(mode="after")
+    def _seasonal_fits(self) -> MonitorConfig:
+        """A seasonal threshold needs a drift check, a window inside its band and enough windows
+        in `lookback` weeks to ever reach `min_history`."""
+        from modelwatch.drift.methods import method_names
+
+        methods = set(method_names("numeric")) | set(method_names("categorical"))
+        drift_checks = sorted({f"{prefix}{m}" for m in methods
+                               for prefix in ("", "score_", "prediction_")})
+        entries = [(f"thresholds.defaults.{check}", check, spec)
+                   for check, spec in self.thresholds.defaults.items()]
+        entries += [(f"thresholds.overrides[{i}]", o.check, o.threshold)
+                    for i, o in enumerate(self.thresholds.overrides)]
+        window = self.schedule.window
+        for where, check, spec in entries:
+            if not isinstance(spec, SeasonalThreshold):
+                continue
+            if check not in drift_checks:
+                raise ValueError(
+                    f"{where}: a seasonal threshold applies to drift checks only ({drift_checks}), "
+                    f"not {check!r}; use a constant threshold (for volume by weekday see "
+                    "data_layer.volume)")
+            day = timedelta(days=1)
+            if window > day or (spec.period == "weekday_hour" and window >= day):
+                raise ValueError(
+                    f"{where}: period {spec.period!r} compares a window with the same "
+                    f"{'weekday' if spec.period == 'weekday' else 'weekday and start hour'} "
+                    f"of earlier weeks, which needs windows "
+                    f"{'of at most' if spec.period == 'weekday' else 'shorter than'} a day, but "
+                    f"schedule.window is {format_duration(window)}; use period 'weekday' for "
+                    "daily windows, or a calibrated threshold for longer ones")
+            per_week = max(1, spec.band_length() // window)
+            if spec.min_history > spec.lookback * per_week:
+                raise ValueError(
+                    f"{where}: min_history={spec.min_history} windows can never be found in "
+                    f"lookback={spec.lookback} weeks ({per_week} window(s) per band a week); "
+                    "raise lookback or lower min_history")
         return self
 
     @property
