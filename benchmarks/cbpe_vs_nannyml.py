@@ -119,25 +119,28 @@ def _write(parts: list[tuple[datetime, int, dict]], path: Path, first_id: int) -
     return rid
 
 
-def write_workload(folder: Path) -> dict:
+def write_workload(folder: Path, reference_rows: int = REFERENCE_DAYS * REFERENCE_ROWS_PER_DAY
+                   ) -> dict:
     """reference.parquet, analysis.parquet and workload.json in ``folder``; returns the spec."""
     import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    rng = np.random.default_rng(SEED)
-    sizes = [int(v) for v in rng.integers(WINDOW_ROWS[0], WINDOW_ROWS[1] + 1, ANALYSIS_DAYS)]
-    reference = [(REFERENCE_START + timedelta(days=d), -1, _draw(rng, REFERENCE_ROWS_PER_DAY, 0.0))
+    # Separate streams: the analysis windows do not change when the reference size does.
+    ref_rng, ana_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(SEED).spawn(2))
+    sizes = [int(v) for v in ana_rng.integers(WINDOW_ROWS[0], WINDOW_ROWS[1] + 1, ANALYSIS_DAYS)]
+    per_day = reference_rows // REFERENCE_DAYS
+    reference = [(REFERENCE_START + timedelta(days=d), -1, _draw(ref_rng, per_day, 0.0))
                  for d in range(REFERENCE_DAYS)]
     next_id = _write(reference, folder / "reference.parquet", 0)
-    analysis = [(ANALYSIS_START + timedelta(days=k), k, _draw(rng, sizes[k], shift_of(k)))
+    analysis = [(ANALYSIS_START + timedelta(days=k), k, _draw(ana_rng, sizes[k], shift_of(k)))
                 for k in range(ANALYSIS_DAYS)]
     _write(analysis, folder / "analysis.parquet", next_id)
     spec = {
         "seed": SEED,
         "metrics": list(METRICS),
         "reference": {"start": REFERENCE_START.isoformat(), "days": REFERENCE_DAYS,
-                      "rows": REFERENCE_DAYS * REFERENCE_ROWS_PER_DAY},
+                      "rows": per_day * REFERENCE_DAYS},
         "analysis": {"start": ANALYSIS_START.isoformat(), "days": ANALYSIS_DAYS,
                      "rows_per_window": sizes, "shift": [shift_of(k) for k in range(ANALYSIS_DAYS)]},
         "model": {"intercept": INTERCEPT, "coef": list(COEF), "score_slope": SCORE_SLOPE,
@@ -249,6 +252,8 @@ def run_modelwatch(data_dir: Path, db: Path) -> dict:
         per_run.append(time.perf_counter() - t)
         windows.append(_estimates(rows, start))
 
+    direct = _direct_path(data_dir, daily, windows)
+
     # The harness check: labels land, one run as of the end of the last window + the delay.
     with engine.begin() as conn:
         conn.execute(sa.text(f"INSERT INTO labels {_labels_sql(ana)}"))
@@ -284,9 +289,52 @@ def run_modelwatch(data_dir: Path, db: Path) -> dict:
         "phases": {"first_run_s": per_run[0], "other_runs_s": sum(per_run[1:])},
         "per_run_s": per_run,
         "mature_run_s": mature_s,
+        "direct": direct,
         "windows": windows,
         "mature_check": check,
     }
+
+
+def _direct_path(data_dir: Path, cfg, windows: list[dict]) -> dict:
+    """The estimator without the warehouse: the same functions on NumPy-binned cells.
+
+    Separates the cost of the estimate itself from the run's SQL, label-health rows and writes,
+    and checks that the NumPy binning gives the warehouse's estimates.
+    """
+    import duckdb
+    import numpy as np
+
+    from modelwatch.outcome.cells import Cells
+    from modelwatch.outcome.estimation import Calibrator, estimated_metrics
+    from modelwatch.outcome.intervals import rng_for
+
+    con = duckdb.connect()
+    try:
+        ref = con.execute(f"SELECT score, y_true FROM read_parquet('{data_dir}/reference.parquet')"
+                          ).fetchnumpy()
+        ana = con.execute(f"SELECT window_index, score FROM read_parquet('{data_dir}/analysis.parquet')"
+                          ).fetchnumpy()
+    finally:
+        con.close()
+    s = cfg.outcome
+    t0 = time.perf_counter()
+    calibrator = Calibrator.fit(Cells.from_scores(ref["score"], ref["y_true"].astype(float), s))
+    t1 = time.perf_counter()
+    diffs = []
+    for k in range(ANALYSIS_DAYS):
+        scores = ana["score"][ana["window_index"] == k]
+        cells = Cells.from_scores(scores, np.full(scores.size, np.nan), s)
+        start = ANALYSIS_START + timedelta(days=k)
+        est = estimated_metrics(cells, calibrator, s, rng_for(s.seed, start.isoformat(), "all",
+                                                              "estimated"))
+        for m in METRICS:
+            if windows[k][m] is not None and est[m].value is not None:
+                diffs.append(max(abs(est[m].value - windows[k][m]["value"]),
+                                 abs(est[m].low - windows[k][m]["low"]),
+                                 abs(est[m].high - windows[k][m]["high"])))
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "estimate_s": t2 - t1,
+            "max_abs_diff_vs_step_outcome": max(diffs, default=None)}
 
 
 def _value(rows, check: str) -> float | None:
@@ -410,6 +458,23 @@ def markdown(report: dict) -> str:
     for tool, t in timing.items():
         out.append(f"| {tool} | {t['runs']} | {t['import_s']:.1f} | {t['load_s']} | {t['fit_s']} "
                    f"| {t['estimate_s']} | {t['total_s']:.2f} | {t['peak_rss_mb']:,.0f} |")
+        if "direct" in t:
+            d = t["direct"]
+            out.append(f"| modelwatch, estimator only (NumPy cells, no warehouse) | {t['runs']} | — "
+                       f"| — | {d['fit_s']:.2f} | {d['estimate_s']:.2f} "
+                       f"| {d['fit_s'] + d['estimate_s']:.2f} | (same process) |")
+    harness = cmp_["harness"]
+    out += ["", "| harness check | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|",
+            "| modelwatch realized (labels landed) vs scikit-learn, max \\|Δ\\| | "
+            + " | ".join(f"{harness[m]['max_abs_realized_vs_sklearn']:.1e}" for m in METRICS) + " |",
+            "| modelwatch estimate, later run vs daily run, max \\|Δ\\| | "
+            + " | ".join(f"{harness[m]['max_abs_estimate_change']:.1e}" for m in METRICS) + " |",
+            "| `estimation_error_*` rows with `within_band` | "
+            + " | ".join(harness[m]["within_band_rows"] for m in METRICS) + " |"]
+    direct = report["raw"]["modelwatch"]["direct"]["max_abs_diff_vs_step_outcome"]
+    out += ["", f"NumPy-binned direct call vs `step_outcome` (value and band), max |Δ|: {direct:.1e}; "
+            f"NannyML `needs_calibration`: {report['nannyml_needs_calibration']}; deterministic "
+            f"across repeats: {report['deterministic_across_repeats']}."]
     for m in METRICS:
         out += ["", f"**{m}** per window (shift 0 → 1 from window {SHIFT_FROM + 1} of {n})", "",
                 "| window | rows | shift | realized | modelwatch | mw 95 % band | NannyML "
@@ -433,7 +498,8 @@ def _timing(tool: str, runs: list[dvp.ChildRun]) -> dict:
                 "fit_s": f"{fit:.2f} (first daily run, incl. its window)",
                 "estimate_s": f"{est:.2f} (other 19 daily runs)", "total_s": fit + est,
                 "peak_rss_mb": max(r.max_rss_mb for r in runs if r.ok),
-                "per_run_median_s": med(med(g["per_run_s"]) for g in good)}
+                "per_run_median_s": med(med(g["per_run_s"]) for g in good),
+                "direct": {k: med(g["direct"][k] for g in good) for k in ("fit_s", "estimate_s")}}
     load = med(g["phases"]["load_s"] for g in good)
     fit = med(g["phases"]["fit_s"] for g in good)
     est = med(g["phases"]["estimate_s"] for g in good)
@@ -449,8 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="kill a run after this long")
     parser.add_argument("--max-busy", type=float, default=0.15,
                         help="before each run wait until at most this share of the CPU is busy")
-    parser.add_argument("--patience", type=float, default=30.0,
+    parser.add_argument("--patience", type=float, default=20.0,
                         help="longest wait for a quiet machine before one run (seconds)")
+    parser.add_argument("--reference-rows", type=int, default=REFERENCE_DAYS * REFERENCE_ROWS_PER_DAY,
+                        help="labelled reference rows (over 5 days); fewer makes calibration harder "
+                        "(the analysis windows and their seed do not change)")
     parser.add_argument("--work-dir", type=Path, help="data and warehouse (default: a temp dir)")
     parser.add_argument("--reinstall-peers", action="store_true", help="recreate benchmarks/.venv")
     parser.add_argument("--render", type=Path, metavar="JSON",
@@ -470,10 +539,12 @@ def main(argv: list[str] | None = None) -> int:
     env["PYTHONPATH"] = str(dvp.snapshot_modelwatch(work))
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y-%m-%d")
+    if args.reference_rows != REFERENCE_DAYS * REFERENCE_ROWS_PER_DAY:
+        stamp += f"-ref{args.reference_rows}"
     bench_started = time.perf_counter()
     data_dir = work / "data"
     print(f"writing the workload to {data_dir}", flush=True)
-    spec = write_workload(data_dir)
+    spec = write_workload(data_dir, args.reference_rows)
     real = realized(data_dir)
     commands = {
         "modelwatch": [sys.executable, str(Path(__file__).resolve()), "_modelwatch", "--data-dir",
@@ -482,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
                     str(data_dir)],
     }
     runs: dict[str, list[dvp.ChildRun]] = {}
+    busy_before: dict[str, list[float]] = {}
     for tool, cmd in commands.items():
         runs[tool] = []
         for r in range(args.repeats):
@@ -490,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             run = dvp.run_child([*cmd, "--out", str(out)], out, work / f"{tool}_{r}.log", env,
                                 args.timeout)
             runs[tool].append(run)
+            busy_before.setdefault(tool, []).append(round(busy, 3))
             status = (f"{run.wall_s:6.1f} s wall, {run.max_rss_mb:6.0f} MB" if run.ok
                       else f"FAILED ({run.error})")
             print(f"   {tool:10s} run {r + 1}: {status} (cpu busy before: {busy:.2f})", flush=True)
@@ -509,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         "modelwatch_mature_check": first["modelwatch"]["mature_check"],
         "raw": first,
         "child_wall_s": {tool: [r.wall_s for r in rs] for tool, rs in runs.items()},
+        "cpu_busy_before": busy_before,
     }
     report["benchmark_wall_s"] = time.perf_counter() - bench_started
     table = markdown(report)
