@@ -179,6 +179,39 @@ def realized(data_dir: Path) -> dict:
     return out
 
 
+def oracle(data_dir: Path) -> list[dict]:
+    """Expected metrics per window under the *true* P(y | score) (known here, never in practice).
+
+    The score is a monotone function of the true logit, so P(y | score) = sigmoid((logit(score) −
+    SCORE_OFFSET) / SCORE_SLOPE) exactly. A confidence-based estimate with a perfect calibrator
+    would give these values; the distance of a tool's estimate from them is its calibration error,
+    the distance of the realized value from them is label noise.
+    """
+    import duckdb
+    import numpy as np
+
+    con = duckdb.connect()
+    try:
+        ana = con.execute(f"SELECT window_index, score, y_pred FROM read_parquet("
+                          f"'{data_dir}/analysis.parquet')").fetchnumpy()
+    finally:
+        con.close()
+    out = []
+    for k in range(ANALYSIS_DAYS):
+        m = ana["window_index"] == k
+        s, up = ana["score"][m], ana["y_pred"][m] == 1
+        p = 1.0 / (1.0 + np.exp(-((np.log(s) - np.log1p(-s) - SCORE_OFFSET) / SCORE_SLOPE)))
+        tp, fp = p[up].sum(), (1 - p[up]).sum()
+        fn, tn = p[~up].sum(), (1 - p[~up]).sum()
+        order = np.argsort(-s, kind="stable")
+        tps = np.r_[0.0, np.cumsum(p[order])]
+        fps = np.r_[0.0, np.cumsum(1 - p[order])]
+        out.append({"roc_auc": float(np.trapezoid(tps / tps[-1], fps / fps[-1])),
+                    "accuracy": float((tp + tn) / m.sum()), "precision": float(tp / (tp + fp)),
+                    "recall": float(tp / (tp + fn)), "f1": float(2 * tp / (2 * tp + fp + fn))})
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # modelwatch (a child process in the project's venv)
 # --------------------------------------------------------------------------------------------
@@ -360,7 +393,7 @@ def _estimates(rows, start: datetime) -> dict:
 Z95 = 1.959964
 
 
-def compare(real: dict, mw: dict, nml: dict) -> dict:
+def compare(real: dict, mw: dict, nml: dict, best: list[dict]) -> dict:
     """Per window and metric: realized, both estimates and bands; summary per metric."""
     windows, summary = [], {}
     sigma_range = nml.get("sampling_error_range", 3)
@@ -376,6 +409,7 @@ def compare(real: dict, mw: dict, nml: dict) -> dict:
                 "nannyml": e_n["value"],
                 "nannyml_band": [e_n["lower_confidence_boundary"], e_n["upper_confidence_boundary"]],
                 "nannyml_sampling_error": e_n["sampling_error"],
+                "oracle": best[k][m],
             }
         windows.append(entry)
 
@@ -396,6 +430,12 @@ def compare(real: dict, mw: dict, nml: dict) -> dict:
             "max_err_modelwatch": max(err_mw), "max_err_nannyml": max(err_n),
             "bias_modelwatch": statistics.fmean(r["modelwatch"] - r["realized"] for r in rows),
             "bias_nannyml": statistics.fmean(r["nannyml"] - r["realized"] for r in rows),
+            "mae_oracle": statistics.fmean(abs(r["oracle"] - r["realized"]) for r in rows),
+            "bias_oracle": statistics.fmean(r["oracle"] - r["realized"] for r in rows),
+            "calibration_error_modelwatch": statistics.fmean(r["modelwatch"] - r["oracle"]
+                                                             for r in rows),
+            "calibration_error_nannyml": statistics.fmean(r["nannyml"] - r["oracle"] for r in rows),
+            "in_band_modelwatch_oracle": sum(inside(r["oracle"], r["modelwatch_band"]) for r in rows),
             "in_band_modelwatch": sum(inside(r["realized"], r["modelwatch_band"]) for r in rows),
             "in_band_nannyml": sum(inside(r["realized"], r["nannyml_band"]) for r in rows),
             "in_band_nannyml_95": sum(inside(r["realized"], b) for r, b in zip(rows, z_band,
@@ -453,6 +493,11 @@ def markdown(report: dict) -> str:
             f"| {s['in_band_modelwatch']}/{s['windows']} | {s['in_band_nannyml']}/{s['windows']} "
             f"| {s['in_band_nannyml_95']}/{s['windows']} "
             f"| {s['band_width_modelwatch']:.3f} / {s['band_width_nannyml']:.3f} |")
+    out += ["", "| metric | MAE perfect calibrator (label noise only) | its bias "
+            "| mean estimate − perfect calibrator: mw / NannyML |", "|---|---|---|---|"]
+    for m, s in cmp_["summary"].items():
+        out.append(f"| {m} | {s['mae_oracle']:.4f} | {s['bias_oracle']:+.4f} "
+                   f"| {s['calibration_error_modelwatch']:+.4f} / {s['calibration_error_nannyml']:+.4f} |")
     out += ["", "| tool | runs | import (s, not counted) | load (s) | fit (s) | estimate, 20 windows (s) "
             "| total (s) | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|"]
     for tool, t in timing.items():
@@ -477,13 +522,13 @@ def markdown(report: dict) -> str:
             f"across repeats: {report['deterministic_across_repeats']}."]
     for m in METRICS:
         out += ["", f"**{m}** per window (shift 0 → 1 from window {SHIFT_FROM + 1} of {n})", "",
-                "| window | rows | shift | realized | modelwatch | mw 95 % band | NannyML "
-                "| NannyML ±3σ band |", "|---|---|---|---|---|---|---|---|"]
+                "| window | rows | shift | realized | perfect calibrator | modelwatch | mw 95 % band "
+                "| NannyML | NannyML ±3σ band |", "|---|---|---|---|---|---|---|---|---|"]
         for w in cmp_["windows"]:
             r = w[m]
             out.append(f"| {w['window'] + 1} | {w['rows']:,} | {w['shift']:.1f} | {_f(r['realized'])} "
-                       f"| {_f(r['modelwatch'])} | {_band(r['modelwatch_band'])} | {_f(r['nannyml'])} "
-                       f"| {_band(r['nannyml_band'])} |")
+                       f"| {_f(r.get('oracle'))} | {_f(r['modelwatch'])} | {_band(r['modelwatch_band'])} "
+                       f"| {_f(r['nannyml'])} | {_band(r['nannyml_band'])} |")
     return "\n".join(out)
 
 
@@ -578,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         "nannyml_needs_calibration": first["nannyml"]["needs_calibration"],
         "deterministic_across_repeats": same,
         "timing": {tool: _timing(tool, rs) for tool, rs in runs.items()},
-        "comparison": compare(real, first["modelwatch"], first["nannyml"]),
+        "comparison": compare(real, first["modelwatch"], first["nannyml"], oracle(data_dir)),
         "modelwatch_mature_check": first["modelwatch"]["mature_check"],
         "raw": first,
         "child_wall_s": {tool: [r.wall_s for r in rs] for tool, rs in runs.items()},
