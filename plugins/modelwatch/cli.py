@@ -95,10 +95,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from modelwatch.alerting.commands import ack_command, list_command
+    from modelwatch.alerting.commands import ack_command, list_command, review_command
 
     if args.alerts_command == "list":
         print(list_command(args.config, status=args.status, every_window=args.every_window))
+    elif args.alerts_command == "review":
+        print(review_command(args.config, week_ending=args.week_ending, post=args.post))
     else:
         print(ack_command(args.config, args.id, by=args.by, note=args.note))
     return EXIT_OK
@@ -153,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--by", required=True, help="who acknowledges")
     q.add_argument("--note", required=True, help="what was found or done")
     q.add_argument("--config", help="monitor YAML: its warehouse and model")
+    q.set_defaults(func=cmd_alerts)
+    q = alerts.add_parser("review", help="a week's alert volume, ack and action rate per rule and "
+                          "owner, with recalibration suggestions (what the weekly DAG posts)")
+    q.add_argument("config", help="monitor YAML")
+    q.add_argument("--week-ending", type=_parse_time,
+                   help="end of the week reviewed (UTC; default: the last Monday 00:00)")
+    q.add_argument("--post", action="store_true", help="also post each owner's summary to Slack "
+                   "(once per week and owner)")
     q.set_defaults(func=cmd_alerts)
     return parser
 

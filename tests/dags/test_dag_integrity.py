@@ -122,7 +122,8 @@ def test_demo_config_copy_is_not_needed_in_repo(tmp_path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     shutil.copy(DEMO_YAML, folder / "x.yaml")
-    assert list(build_dags(folder)) == ["monitor_fraud_demo", "retrain_fraud_demo"]
+    assert list(build_dags(folder)) == ["monitor_fraud_demo", "retrain_fraud_demo",
+                                        "modelwatch_alert_review"]
 
 
 def test_plugin_loader_does_not_execute_library_files() -> None:

@@ -190,6 +190,38 @@ def build_retrain_dag(cfg: MonitorConfig, source: Path) -> DAG:
     return dag
 
 
+REVIEW_DAG_ID = "modelwatch_alert_review"
+
+
+def build_review_dag(directory: Path, start_date: datetime) -> DAG:
+    """Weekly, for every monitor of the folder: alert volume, ack and action rate per rule and
+    owner, with a recalibration suggestion where pages go unanswered (``alerting.review``)."""
+    from modelwatch.airflow import tasks as impl
+
+    dag = DAG(
+        dag_id=REVIEW_DAG_ID,
+        schedule=CronDataIntervalTimetable("0 6 * * 1", timezone="UTC"),  # Mondays, 06:00 UTC
+        start_date=start_date,
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": "modelwatch", "retries": 1, "retry_delay": timedelta(minutes=5)},
+        tags=["modelwatch", "alert-review"],
+        doc_md=f"Weekly alert review of every monitor in `{directory}`: per model, rule and owner "
+        "the alert volume, ack rate and action rate; owners whose action rate is under 30 % get "
+        "a recalibration suggestion in Slack. Results in `mw_alert_review`.",
+        auto_register=False,
+    )
+    with dag:
+
+        @task(task_id="review")
+        def review(**context: Any) -> dict:
+            """Review the week that ended at the data interval's end, per monitor."""
+            return impl.alert_review(str(directory), context)
+
+        review()
+    return dag
+
+
 def _placeholder_id(source: Path) -> str:
     return "monitor_" + re.sub(r"[^A-Za-z0-9_]", "_", source.stem)
 
@@ -223,13 +255,15 @@ def build_dags(directory: Path | None = None) -> dict[str, DAG]:
     directory = directory or monitors_dir()
     wanted = get_parsing_context().dag_id  # set when a worker re-parses to run one task
     dags: dict[str, DAG] = {}
+    starts: list[datetime] = []
     for source in monitor_files(directory):
-        if wanted and _placeholder_id(source) != wanted and not _may_define(
+        if wanted and wanted != REVIEW_DAG_ID and _placeholder_id(source) != wanted and not _may_define(
                 source, wanted.removeprefix("retrain_").removeprefix("monitor_")):
             continue
         extra: list[DAG] = []
         try:
             cfg = load_monitor(source)
+            starts.append(datetime.combine(cfg.schedule.start_date, datetime.min.time(), tzinfo=UTC))
             dag = build_monitor_dag(cfg, source)
             dag.validate()
             if cfg.retraining is not None:
@@ -245,6 +279,10 @@ def build_dags(directory: Path | None = None) -> dict[str, DAG]:
         dags[dag.dag_id] = dag
         for other in extra:
             dags[other.dag_id] = other
+    if starts and (not wanted or wanted == REVIEW_DAG_ID):
+        review = build_review_dag(directory, min(starts))
+        review.validate()
+        dags[review.dag_id] = review
     return dags
 
 

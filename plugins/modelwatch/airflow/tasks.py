@@ -223,3 +223,34 @@ def retrain(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
              trained.metrics, change.detail)
     return {"version": trained.version, "artifact_uri": trained.artifact_uri,
             "metrics": trained.metrics}
+
+
+def alert_review(directory: str, context: dict[str, Any]) -> dict:
+    """Body of the weekly review DAG: one review per monitor file, for the week that ended at the
+    data interval's end. A broken monitor file is logged and skipped (its own DAG shows it)."""
+    from datetime import UTC, timedelta
+    from pathlib import Path
+
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.alerting.review import review_table, run_review
+    from modelwatch.config.loader import load_monitor, monitor_files
+    from modelwatch.errors import ConfigError
+    from modelwatch.runner import open_warehouse
+
+    # the week of whole days ending at the midnight before the run (the DAG runs at 06:00)
+    end = datetime.combine(context["data_interval_end"].astimezone(UTC).date(), datetime.min.time())
+    start = end - timedelta(days=7)
+    summary = {}
+    for source in monitor_files(Path(directory)):
+        try:
+            cfg = load_monitor(source)
+        except ConfigError as exc:
+            log.warning("alert review skips %s: %s", source, exc)
+            continue
+        report = _run(lambda cfg=cfg: run_review(open_warehouse(cfg, airflow_connection_url), cfg,
+                                                 start, end, token_resolver=slack_token))
+        log.info("alert review of %s, %s – %s:\n%s", cfg.model.name, start, end,
+                 review_table(report.rows))
+        summary[cfg.model.name] = {"rules": len(report.rows), "posted": report.posted,
+                                   "suggestions": sum(1 for r in report.rows if r.suggestion)}
+    return summary

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from modelwatch.alerting.lifecycle import StoredAlert
 from modelwatch.alerting.message import ID_CHARS, format_window
 from modelwatch.alerting.store import ack, list_alerts
+from modelwatch.clock import utcnow
 
 
 def _warehouse(config: str | None) -> tuple[Engine, str | None]:
@@ -64,3 +66,20 @@ def ack_command(config: str | None, alert_id: str, *, by: str, note: str) -> str
         ids = ack(conn, alert_id, by=by, note=note, model=model)
     extra = f" and {len(ids) - 1} later window(s) of the same episode" if len(ids) > 1 else ""
     return f"acknowledged {ids[0][:ID_CHARS]}{extra} by {by}: {note}"
+
+
+def review_command(config: str, *, week_ending: datetime | None, post: bool) -> str:
+    """Review the week ending at ``week_ending`` (default: the last Monday 00:00 UTC)."""
+    from modelwatch.alerting.review import review_table, run_review
+    from modelwatch.config.loader import load_monitor
+    from modelwatch.runner import open_warehouse
+
+    cfg = load_monitor(config)
+    if week_ending is None:
+        today = datetime.combine(utcnow().date(), datetime.min.time())
+        week_ending = today - timedelta(days=today.weekday())
+    start = week_ending - timedelta(days=7)
+    report = run_review(open_warehouse(cfg), cfg, start, week_ending, post=post)
+    posted = f"; posted {report.posted} owner summary(ies) ({report.slack})" if post else ""
+    return (f"alert review of {cfg.model.name}, {start:%Y-%m-%d} – {week_ending:%Y-%m-%d}"
+            f"{posted}\n{review_table(report.rows)}")

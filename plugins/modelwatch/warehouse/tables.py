@@ -48,6 +48,30 @@ mw_alert = sa.Table(
     sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("acked_by", sa.String(128)),
     sa.Column("ack_note", sa.Text),
+    # where the message that announced the episode is, so later windows update it in place
+    sa.Column("slack_channel_id", sa.String(64)),
+    sa.Column("slack_ts", sa.String(64)),
+)
+
+# The weekly alert review: per model, alert family ("rule") and owner, how many alert episodes
+# started in the week and how many were acknowledged or acted on (alerting/review.py).
+mw_alert_review = sa.Table(
+    "mw_alert_review",
+    metadata,
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("week_start", sa.DateTime, nullable=False),
+    sa.Column("week_end", sa.DateTime, nullable=False),
+    sa.Column("family", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("channel", sa.String(128)),
+    sa.Column("alerts", sa.Integer, nullable=False),
+    sa.Column("acked", sa.Integer, nullable=False),
+    sa.Column("actioned", sa.Integer, nullable=False),
+    sa.Column("action_rate", sa.Float),
+    sa.Column("suggestion", sa.Text),
+    sa.Column("reviewed_at", sa.DateTime, nullable=False),
+    sa.Column("posted_at", sa.DateTime),
+    sa.PrimaryKeyConstraint("model_name", "week_start", "family", "owner"),
 )
 
 mw_decision = sa.Table(
