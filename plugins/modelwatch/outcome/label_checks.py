@@ -9,6 +9,8 @@
 - ``label_duplicate_share`` (all): share of labelled predictions with more than one label.
 - ``label_positive_rate`` (all + slices, binary): label drift, judged once mature on the smallest
   relative change consistent with its Wilson interval.
+- ``label_mean`` (all + slices, regression): label drift, the target's mean, judged once mature
+  on the smallest change consistent with its normal interval, in reference standard deviations.
 - ``label_freshness_hours`` (all, the run's own window only): hours since the newest label
   arrived; the early warning for a stalled label pipeline, days before coverage can show it.
 """
@@ -122,6 +124,44 @@ def positive_rate_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells
                         "relative_change_lower_bound": gap})
         rows.append(_row(cfg, check, rate.value, gap, key, details, True,
                          lambda t, ref_rate=r: ref_rate * (1 + t.alert)))
+    return rows or [skipped(check, "no labelled rows", **bases.get(ALL, {}))]
+
+
+def label_mean_rows(cfg: MonitorConfig, w: EvalWindow, sums: dict, ref: OutcomeReference,
+                    bases: dict[str, dict]) -> list[MetricRow]:
+    """Label drift of a regression model: the target mean against the reference's, measured in
+    reference standard deviations beyond the window's interval."""
+    from modelwatch.outcome.regression import label_mean
+
+    check = "label_mean"
+    if not w.mature:
+        return [skipped(check, f"labels not mature until {w.matures_at.isoformat()}",
+                        **bases.get(ALL, {}))]
+    rows = []
+    for key, s in sorted(sums.items(), key=lambda kv: (kv[0] != ALL, kv[0])):
+        gate = cfg.outcome.min_labelled_rows if key == ALL else cfg.slices.min_rows
+        if s.n_labelled < gate:
+            rows.append(skipped(check, f"{s.n_labelled} labelled rows, fewer than {gate}", key,
+                                **bases[key]))
+            continue
+        mean = label_mean(s, cfg.outcome.confidence)
+        reference = ref.slice(key).get("label_mean")
+        details = {**bases[key], **mean.details, "ci_low": mean.low, "ci_high": mean.high,
+                   "ci_method": mean.method, "reference_mature": ref.mature}
+        std = (reference or {}).get("std")
+        if not reference or reference.get("value") is None or not std:
+            rows.append(_row(cfg, check, mean.value, None, key,
+                             {**details, "note": "no reference label mean (or a constant one) "
+                              "for this slice"}, False))
+            continue
+        r = reference["value"]
+        gap = max(mean.low - r, r - mean.high, 0.0) / std
+        details.update({"reference": r, "reference_std": std,
+                        "standardized_change": (mean.value - r) / std,
+                        "standardized_change_lower_bound": gap})
+        rows.append(_row(cfg, check, mean.value, gap, key, details, True,
+                         lambda t, r=r, sd=std, up=mean.value >= r: r + (1 if up else -1)
+                         * t.alert * sd))
     return rows or [skipped(check, "no labelled rows", **bases.get(ALL, {}))]
 
 
