@@ -19,6 +19,7 @@ out labelled rows whose class has no score column (counted in ``unknown_class_ro
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,15 +59,17 @@ class Confusion:
         """From ``(served, label, rows, loss_rows, loss_sum, loss_sq)`` (label None: unlabelled)."""
         counts: dict[tuple[str, str], float] = defaultdict(float)
         rows = loss_rows = 0
-        loss_sum = loss_sq = 0.0
+        totals, squares = [], []
         for served, label, n, n_loss, total, sq in records:
             rows += int(n)
             if label is None:
                 continue
             counts[(str(label), str(served))] += int(n)
             loss_rows += int(n_loss or 0)
-            loss_sum += float(total or 0.0)
-            loss_sq += float(sq or 0.0)
+            totals.append(float(total or 0.0))
+            squares.append(float(sq or 0.0))
+        # fsum is exactly rounded, so the result does not depend on the order rows came back in
+        loss_sum, loss_sq = math.fsum(totals), math.fsum(squares)
         seen = {k for pair in counts for k in pair}
         order = [k for k in (known or []) if k in seen] + sorted(seen - set(known or []))
         index = {k: i for i, k in enumerate(order)}

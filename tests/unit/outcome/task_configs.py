@@ -16,5 +16,6 @@ def task_config(task: str, **columns) -> MonitorConfig:
     raw["segments"] = ["region"]
     raw["columns"] = {**raw["columns"], **columns}
     raw["thresholds"] = {}
+    raw["tables"] = {**raw["tables"], "kpis": None}
     raw.pop("retraining", None)
     return MonitorConfig.model_validate(raw)
