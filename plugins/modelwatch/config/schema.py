@@ -101,7 +101,8 @@ class Columns(Strict):
     model_version: Identifier = Field("model_version", description="Served version column.")
     score: list[Identifier] = Field(
         default_factory=lambda: ["score"],
-        description="Score column(s): one for binary/regression, one per class for multiclass.",
+        description="Score column(s): one for binary (the probability) and regression (the "
+        "predicted value), one per class for multiclass.",
     )
     prediction: Identifier | None = Field("prediction", description="Served decision/class.")
     classes: list[str] | None = Field(
