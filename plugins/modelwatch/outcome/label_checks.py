@@ -25,6 +25,7 @@ from modelwatch.outcome.binary import positive_rate
 from modelwatch.outcome.cells import Cells
 from modelwatch.outcome.queries import LabelStats
 from modelwatch.outcome.reference import OutcomeReference
+from modelwatch.outcome.regression import label_mean
 from modelwatch.outcome.thresholds import LAYER, levels, skipped, status_of
 from modelwatch.outcome.windows import EvalWindow
 from modelwatch.warehouse.window_stats import ALL
@@ -131,8 +132,6 @@ def label_mean_rows(cfg: MonitorConfig, w: EvalWindow, sums: dict, ref: OutcomeR
                     bases: dict[str, dict]) -> list[MetricRow]:
     """Label drift of a regression model: the target mean against the reference's, measured in
     reference standard deviations beyond the window's interval."""
-    from modelwatch.outcome.regression import label_mean
-
     check = "label_mean"
     if not w.mature:
         return [skipped(check, f"labels not mature until {w.matures_at.isoformat()}",

@@ -111,6 +111,31 @@ def f1_scores(matrix: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | floa
     return macro, weighted
 
 
+def _bootstrap_f1(matrix: np.ndarray, samples: int, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Macro and weighted F1 of ``samples`` multinomial resamples of the labelled rows.
+
+    Only the non-empty cells are redrawn (a confusion matrix is mostly empty), and per-class sums
+    come from ``bincount``: memory grows with the non-empty cells, not with K².
+    """
+    label_idx, served_idx = np.nonzero(matrix)
+    counts = matrix[label_idx, served_idx]
+    n, k = counts.sum(), matrix.shape[0]
+    draws = rng.multinomial(int(n), counts / n, size=samples).astype(float)
+    diagonal = label_idx == served_idx
+    macro, weighted = np.empty(samples), np.empty(samples)
+    for b, draw in enumerate(draws):
+        tp = np.bincount(label_idx[diagonal], weights=draw[diagonal], minlength=k)
+        support = np.bincount(label_idx, weights=draw, minlength=k)
+        served = np.bincount(served_idx, weights=draw, minlength=k)
+        denom = support + served
+        present = denom > 0
+        f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=present)
+        macro[b] = f1[present].mean()
+        weighted[b] = (f1 * support).sum() / support.sum()
+    return macro, weighted
+
+
 def fetch_confusion(conn: Connection, cfg: MonitorConfig, source: sa.Subquery,
                     starts: list[datetime], segments: dict[str, list[str]]
                     ) -> dict[tuple[int, str], Confusion]:
@@ -161,8 +186,7 @@ def multiclass_metrics(c: Confusion, settings: OutcomeSettings, rng: np.random.G
                      "correct": int(m[i, i])} for i, k in enumerate(c.classes)}
     out = {"accuracy": MetricValue.of(correct / n, *wilson(correct, n, conf), "wilson",
                                       correct=int(correct), classes=len(c.classes))}
-    draws = rng.multinomial(n, m.ravel() / n, size=settings.bootstrap_samples)
-    macro_draws, weighted_draws = f1_scores(draws.reshape(-1, *m.shape))
+    macro_draws, weighted_draws = _bootstrap_f1(m, settings.bootstrap_samples, rng)
     macro, weighted = f1_scores(m)
     out["macro_f1"] = MetricValue.of(macro, *percentile_interval(macro_draws, conf), "bootstrap",
                                      per_class=per_class)

@@ -50,6 +50,7 @@ class OutcomeTask:
     rows: Callable[..., list[MetricRow]]  # (cfg, window, {slice: aggregate}, ref, bases)
     reference: Callable[..., dict]  # (aggregate, settings, rng, gate, setting, gated) -> entry
     calibrate: Callable | None = None  # (whole-population aggregate) -> Calibrator
+    headline: tuple[str, ...] = ()  # the checks a task log shows per window
 
 
 # --- binary ---------------------------------------------------------------------------------------
@@ -112,14 +113,23 @@ def _multiclass_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str,
 
 
 TASKS: dict[str, OutcomeTask] = {
-    "binary": OutcomeTask(fetch_cells, _binary_rows, _binary_reference, Calibrator.fit),
-    "regression": OutcomeTask(regression.fetch_regression, _regression_rows, _regression_reference),
-    "multiclass": OutcomeTask(multiclass.fetch_confusion, _multiclass_rows, _multiclass_reference),
+    "binary": OutcomeTask(fetch_cells, _binary_rows, _binary_reference, Calibrator.fit,
+                          ("roc_auc", "estimated_roc_auc")),
+    "regression": OutcomeTask(regression.fetch_regression, _regression_rows, _regression_reference,
+                              headline=("mae", "rmse", "bias")),
+    "multiclass": OutcomeTask(multiclass.fetch_confusion, _multiclass_rows, _multiclass_reference,
+                              headline=("accuracy", "macro_f1")),
 }
 
 
 def task_of(cfg: MonitorConfig) -> OutcomeTask | None:
     return TASKS.get(cfg.model.task)
+
+
+def headline_checks(cfg: MonitorConfig) -> tuple[str, ...]:
+    """The checks a compact per-window table of this model shows (label coverage aside)."""
+    task = task_of(cfg)
+    return task.headline if task else (UNSUPPORTED_CHECK,)
 
 
 def unsupported_rows(cfg: MonitorConfig, bases: dict[str, dict]) -> list[MetricRow]:

@@ -166,3 +166,18 @@ def test_config_needs_a_served_class_and_one_class_per_score_column() -> None:
     with pytest.raises(ValueError, match="for multiclass models"):
         task_config("regression", classes=["x"])
     assert issubclass(ConfigError, Exception)  # load_monitor turns these into ConfigError
+
+
+def test_sparse_bootstrap_equals_the_dense_f1_of_the_same_draws() -> None:
+    from modelwatch.outcome.multiclass import _bootstrap_f1
+
+    m = np.array([[30.0, 2, 0, 0], [5, 20, 1, 0], [0, 0, 0, 4], [0, 3, 0, 9]])
+    macro, weighted = _bootstrap_f1(m, 60, np.random.default_rng(3))
+    li, si = np.nonzero(m)
+    draws = np.random.default_rng(3).multinomial(int(m.sum()), m[li, si] / m.sum(), size=60)
+    dense = np.zeros((60, 4, 4))
+    dense[:, li, si] = draws
+    d_macro, d_weighted = f1_scores(dense)
+    np.testing.assert_allclose(macro, d_macro, rtol=1e-12)
+    np.testing.assert_allclose(weighted, d_weighted, rtol=1e-12)
+    assert macro.std() > 0
