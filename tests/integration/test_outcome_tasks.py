@@ -164,6 +164,8 @@ def test_regression_monitor_on_duckdb(duck_regression, regression_data) -> None:
     for day in range(SHIFT_DAY, 20):
         assert rows_by[(day, "mae", "all")].status == "alert", day
         assert rows_by[(day, "bias", "all")].status == "alert", day
+    # the target itself did not drift
+    assert all(rows_by[(d, "label_mean", "all")].status == "ok" for d in range(5, 20))
     # immature days: skipped with the date they mature
     late = rows_by[(22, "mae", "all")]
     assert late.status == "skipped" and "not mature" in late.details["reason"]
@@ -199,8 +201,12 @@ def test_multiclass_monitor_on_duckdb(duck_multiclass, multiclass_data) -> None:
     for day in range(SHIFT_DAY, 20):
         assert rows_by[(day, "accuracy", "all")].status == "alert", day
         assert rows_by[(day, "macro_f1", "all")].status == "alert", day
-    # log loss is on the probabilities, which the served-class bug does not touch
+    # log loss is on the probabilities, and the class mix on the labels: the served-class bug
+    # touches neither
     assert all(rows_by[(d, "log_loss", "all")].status == "ok" for d in range(5, 20))
+    mix = [rows_by[(d, "label_class_mix", "all")] for d in range(5, 20)]
+    assert all(r.status == "ok" and r.details["judged"] for r in mix)
+    assert all(r.value < 0.1 for r in mix)
     latam = rows_by[(10, "macro_f1", "region=LATAM")]
     assert latam.status == "skipped" and "fewer than slices.min_rows=100" in latam.details["reason"]
     again = run_outcome(engine, multiclass_cfg(), as_of_run(), "mc_26_again")

@@ -9,7 +9,7 @@ every task expose ``n_rows``, ``n_labelled`` and ``coverage``, which the label r
 |---|---|---|---|
 | binary | score cells (``cells.py``) | realized + estimated + estimation error | positive rate |
 | regression | error sums (``regression.py``) | mae, rmse, mape, bias | label mean |
-| multiclass | confusion matrix (``multiclass.py``) | accuracy, macro_f1, weighted_f1, log_loss | — |
+| multiclass | confusion matrix (``multiclass.py``) | accuracy, macro_f1, weighted_f1, log_loss | class mix |
 
 A task missing here (ranking) gets its label rows and KPIs, and one ``skipped`` row saying its
 performance metrics are not implemented.
@@ -28,7 +28,7 @@ from modelwatch.metrics import MetricRow
 from modelwatch.outcome import multiclass, regression
 from modelwatch.outcome.binary import positive_rate, realized_metrics
 from modelwatch.outcome.estimation import Calibrator
-from modelwatch.outcome.label_checks import label_mean_rows, positive_rate_rows
+from modelwatch.outcome.label_checks import class_mix_rows, label_mean_rows, positive_rate_rows
 from modelwatch.outcome.performance import (
     estimated_rows,
     estimation_error_rows,
@@ -99,8 +99,9 @@ def _regression_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str,
 # --- multiclass -----------------------------------------------------------------------------------
 def _multiclass_rows(cfg: MonitorConfig, w: EvalWindow, confusions: dict, ref: OutcomeReference,
                      bases: dict[str, dict]) -> list[MetricRow]:
-    return task_realized_rows(cfg, w, confusions, ref, bases, multiclass.REALIZED,
-                              multiclass.multiclass_metrics)
+    rows = class_mix_rows(cfg, w, confusions, ref, bases)
+    return rows + task_realized_rows(cfg, w, confusions, ref, bases, multiclass.REALIZED,
+                                     multiclass.multiclass_metrics)
 
 
 def _multiclass_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, gated: bool
@@ -108,8 +109,10 @@ def _multiclass_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str,
     if not gated:
         return {}
     metrics = multiclass.multiclass_metrics(agg, s, rng, gate, setting)
+    support = agg.matrix.sum(axis=1)
     return {"metrics": {m: v.as_dict() for m, v in metrics.items() if v.value is not None},
-            "classes": agg.classes}
+            "class_shares": {k: float(v / agg.n_labelled) for k, v in zip(agg.classes, support,
+                                                                          strict=True)}}
 
 
 TASKS: dict[str, OutcomeTask] = {

@@ -69,6 +69,8 @@ LABEL_DEFAULTS = {
     "label_freshness_hours": ConstantThreshold(warn=48, alert=96),
     # regression label drift: change of the target mean beyond its interval, in reference stds
     "label_mean": ConstantThreshold(warn=0.1, alert=0.25),
+    # multiclass label drift: largest change of one class's share beyond its Wilson interval
+    "label_class_mix": ConstantThreshold(warn=0.05, alert=0.10),
 }
 
 

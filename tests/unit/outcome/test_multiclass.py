@@ -181,3 +181,25 @@ def test_sparse_bootstrap_equals_the_dense_f1_of_the_same_draws() -> None:
     np.testing.assert_allclose(macro, d_macro, rtol=1e-12)
     np.testing.assert_allclose(weighted, d_weighted, rtol=1e-12)
     assert macro.std() > 0
+
+
+def test_class_mix_drift_against_the_reference(engine) -> None:
+    cfg = config()
+    small = cfg.model_copy(update={"outcome": cfg.outcome.model_copy(
+        update={"min_labelled_rows": 5})})
+    confusions = {k: v for (_, k), v in fetch(engine, small, {}).items()}
+    w = EvalWindow(0, D, D + timedelta(days=1), AS_OF, timedelta(days=10))
+    mix = {"cat": 0.8, "dog": 0.1, "eel": 0.1}
+    ref = OutcomeReference({"mature": True, "slices": {"all": {"class_shares": mix}}})
+    row = next(r for r in window_rows(small, w, confusions, LabelStats(10, 9), ref, None)
+               if r.check_name == "label_class_mix")
+    # 3 of each class among the 9 labelled rows
+    assert row.value == pytest.approx(0.5 * (abs(1 / 3 - 0.8) + 2 * abs(1 / 3 - 0.1)))
+    low, high = wilson(3, 9, 0.95)
+    assert row.details["max_share_change_lower_bound"] == pytest.approx(0.8 - high)
+    assert row.status == "alert" and row.details["per_class"]["cat"]["ci_low"] == low
+    same = OutcomeReference({"mature": True, "slices": {"all": {"class_shares": {
+        "cat": 0.3, "dog": 0.4, "eel": 0.3}}}})
+    ok = next(r for r in window_rows(small, w, confusions, LabelStats(10, 9), same, None)
+              if r.check_name == "label_class_mix")
+    assert ok.status == "ok" and ok.details["max_share_change_lower_bound"] == 0.0

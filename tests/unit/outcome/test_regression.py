@@ -154,3 +154,25 @@ def test_judged_against_the_reference_on_a_share_of_its_error(engine, cfg) -> No
     assert row.threshold == pytest.approx(0.3 * 1.25)
     assert rows["bias"].details["higher_is_better"] is None  # two-sided
     assert rows["rmse"].details["judged"] is False  # no reference rmse
+
+
+def test_label_mean_drift_in_reference_standard_deviations(engine, cfg) -> None:
+    sums = {k: v for (_, k), v in fetch(engine, cfg, {}).items()}
+    w = EvalWindow(0, D, D + timedelta(days=1), AS_OF, timedelta(days=10))
+    small = cfg.model_copy(update={"outcome": cfg.outcome.model_copy(
+        update={"min_labelled_rows": 5})})
+    _, y = labelled()
+
+    def row(mean, std):
+        ref = OutcomeReference({"mature": True, "slices": {"all": {
+            "label_mean": {"value": mean, "low": mean, "high": mean, "std": std}}}})
+        return next(r for r in window_rows(small, w, sums, LabelStats(9, 8), ref, None)
+                    if r.check_name == "label_mean")
+
+    far = row(20.0, 4.0)
+    assert far.value == pytest.approx(y.mean())
+    assert far.details["standardized_change"] == pytest.approx((y.mean() - 20.0) / 4.0)
+    assert far.details["standardized_change_lower_bound"] == pytest.approx(
+        (20.0 - far.details["ci_high"]) / 4.0)
+    assert far.status == "alert" and far.threshold == pytest.approx(20.0 - 0.25 * 4.0)
+    assert row(y.mean(), 4.0).status == "ok"
