@@ -98,10 +98,10 @@ def compute_reference(conn: Connection, cfg: MonitorConfig, segments: dict[str, 
     slices = {}
     for (_, key), c in sorted(aggregates.items()):
         gate, setting = gate_of(cfg, key)
-        gated = c.n_labelled >= gate
+        enough = c.n_labelled >= gate
         entry = {"rows": c.n_rows, "labelled": c.n_labelled, "coverage": c.coverage}
-        entry |= task.reference(c, s, rng_for(s.seed, "reference", key), gate, setting, gated)
-        if not gated:
+        entry |= task.reference(c, s, rng_for(s.seed, "reference", key), gate, setting, enough)
+        if not enough:
             entry["note"] = f"{c.n_labelled} labelled rows, below the gate of {gate}"
         slices[key] = entry
     if stats is not None and ALL not in slices:

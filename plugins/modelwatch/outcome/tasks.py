@@ -48,7 +48,8 @@ UNSUPPORTED_CHECK = "realized_performance"
 class OutcomeTask:
     fetch: Callable  # (conn, cfg, source, starts, segments) -> {(window index, slice): aggregate}
     rows: Callable[..., list[MetricRow]]  # (cfg, window, {slice: aggregate}, ref, bases)
-    reference: Callable[..., dict]  # (aggregate, settings, rng, gate, setting, gated) -> entry
+    reference: Callable[..., dict]  # (aggregate, settings, rng, gate, setting, enough) -> entry;
+    # enough: the slice has the labelled rows its gate asks for (metrics are stored only then)
     calibrate: Callable | None = None  # (whole-population aggregate) -> Calibrator
     headline: tuple[str, ...] = ()  # the checks a task log shows per window
 
@@ -65,9 +66,9 @@ def _binary_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict, ref: OutcomeRef
 
 
 def _binary_reference(c, s: OutcomeSettings, rng: np.random.Generator, gate: int, setting: str,
-                      gated: bool) -> dict:
+                      enough: bool) -> dict:
     entry = {"positives": c.n_positives}
-    if gated:
+    if enough:
         metrics = realized_metrics(c, s, rng)
         entry["metrics"] = {m: v.as_dict() for m, v in metrics.items() if v.value is not None}
         entry["positive_rate"] = positive_rate(c, s.confidence).as_dict()
@@ -86,9 +87,9 @@ def _regression_rows(cfg: MonitorConfig, w: EvalWindow, sums: dict, ref: Outcome
                                      _regression_metrics)
 
 
-def _regression_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, gated: bool
+def _regression_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, enough: bool
                           ) -> dict:
-    if not gated:
+    if not enough:
         return {}
     metrics = regression.regression_metrics(agg, s, gate, setting)
     mean = regression.label_mean(agg, s.confidence)
@@ -104,9 +105,9 @@ def _multiclass_rows(cfg: MonitorConfig, w: EvalWindow, confusions: dict, ref: O
                                      multiclass.multiclass_metrics)
 
 
-def _multiclass_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, gated: bool
+def _multiclass_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, enough: bool
                           ) -> dict:
-    if not gated:
+    if not enough:
         return {}
     metrics = multiclass.multiclass_metrics(agg, s, rng, gate, setting)
     support = agg.matrix.sum(axis=1)
