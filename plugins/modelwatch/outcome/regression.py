@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.outcome import OutcomeSettings
 from modelwatch.config.schema import MonitorConfig
+from modelwatch.errors import ContractError
 from modelwatch.outcome.intervals import mean_interval, z_value
 from modelwatch.outcome.queries import exact_wide, group_by_slices, slice_key, window_index
 from modelwatch.outcome.values import MetricValue
@@ -121,7 +122,19 @@ def fetch_regression(conn: Connection, cfg: MonitorConfig, source: sa.Subquery,
         [b.c.widx], segs)
     names = list(segments)
     out: dict[tuple[int, str], RegressionSums] = defaultdict(RegressionSums)
-    for row in conn.execute(query):
+    try:
+        result = conn.execute(query).all()
+    except sa.exc.DBAPIError as exc:
+        text = str(exc.orig).lower()
+        if "overflow" not in text and "could not cast" not in text:
+            raise
+        raise ContractError(
+            f"{cfg.model.name}: the regression error sums overflow NUMERIC(38, 12) (a per-row "
+            f"error⁴ or its window sum reaches 1e26): predictions or labels in "
+            f"{cfg.tables.predictions}/{cfg.tables.labels} are far larger than a target's units "
+            f"should make them. Fix: log the target in larger units, or check for corrupt values "
+            f"({str(exc.orig).splitlines()[0][:120]})") from None
+    for row in result:
         key = (int(row[0]), slice_key(names, row[1:1 + n_seg]))
         out[key] = RegressionSums.from_values(row[1 + n_seg:])
     return dict(out)

@@ -176,3 +176,20 @@ def test_label_mean_drift_in_reference_standard_deviations(engine, cfg) -> None:
         (20.0 - far.details["ci_high"]) / 4.0)
     assert far.status == "alert" and far.threshold == pytest.approx(20.0 - 0.25 * 4.0)
     assert row(y.mean(), 4.0).status == "ok"
+
+
+def test_sums_that_overflow_the_decimal_are_a_terminal_contract_error(duck_url, cfg) -> None:
+    from modelwatch.errors import ContractError
+
+    preds = pd.DataFrame({"request_id": ["a", "b"], "event_ts": [D, D + timedelta(hours=1)],
+                          "model_name": "regression_demo", "model_version": "v1",
+                          "predicted_value": [1e7, 2.0], "region": "EU", "amount": 1.0})
+    labels = pd.DataFrame({"request_id": ["a", "b"], "label": [0.0, 1.0],
+                           "label_ts": [D + timedelta(days=1)] * 2})
+    eng = sa.create_engine(duck_url)
+    load_frame(eng, "predictions", preds)
+    load_frame(eng, "labels", labels)
+    with pytest.raises(ContractError, match="overflow NUMERIC") as info:
+        fetch(eng, cfg, {})
+    assert info.value.terminal
+    eng.dispose()
