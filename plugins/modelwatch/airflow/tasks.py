@@ -77,20 +77,22 @@ def outcome(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
 
     window = window_of(cfg, context)
     rows = _run(lambda: step_outcome(cfg, window, context["run_id"], airflow_connection_url))
+    from modelwatch.outcome.tasks import headline_checks
+
     log.info("outcome of %s as of %s: %d rows\n%s", cfg.model.name, window.end, len(rows),
-             outcome_lines(rows))
+             outcome_lines(rows, headline_checks(cfg)))
     return {"rows": len(rows), "alert": sum(r.status == "alert" for r in rows)}
 
 
-def outcome_lines(rows: list) -> str:
-    """One line per evaluated window: label coverage, realized or estimated AUC, status."""
+def outcome_lines(rows: list, columns: tuple[str, ...] = ("roc_auc", "estimated_roc_auc")) -> str:
+    """One line per evaluated window: label coverage and the task's headline metrics, status."""
     by_window: dict[str, dict] = {}
     for r in rows:
         if r.slice != "all":
             continue
         entry = by_window.setdefault(r.details.get("window_start", "?"), {})
         entry[r.check_name] = r
-    lines = ["window_start         coverage  roc_auc            estimated_roc_auc"]
+    lines = ["window_start         coverage  " + " ".join(c.ljust(18) for c in columns).rstrip()]
     for start, checks in sorted(by_window.items()):
         def fmt(name: str, checks: dict = checks) -> str:
             row = checks.get(name)
@@ -99,7 +101,7 @@ def outcome_lines(rows: list) -> str:
             return f"{row.value:.3f} ({row.status})".ljust(18)
         coverage = checks.get("label_coverage")
         cov = "-" if coverage is None or coverage.value is None else f"{coverage.value:.0%}"
-        lines.append(f"{start[:16]:<20} {cov:<9} {fmt('roc_auc')} {fmt('estimated_roc_auc')}")
+        lines.append(f"{start[:16]:<20} {cov:<9} " + " ".join(fmt(c) for c in columns))
     return "\n".join(lines)
 
 

@@ -101,9 +101,16 @@ class Columns(Strict):
     model_version: Identifier = Field("model_version", description="Served version column.")
     score: list[Identifier] = Field(
         default_factory=lambda: ["score"],
-        description="Score column(s): one for binary/regression, one per class for multiclass.",
+        description="Score column(s): one for binary (the probability) and regression (the "
+        "predicted value), one per class for multiclass.",
     )
     prediction: Identifier | None = Field("prediction", description="Served decision/class.")
+    classes: list[str] | None = Field(
+        None,
+        description="Multiclass: the class label each `score` column is the probability of, in "
+        "the same order. Enables log loss, and argmax decisions when `prediction` is not set. "
+        "Labels and predicted classes are compared as text.",
+    )
     latency_ms: Identifier | None = Field(None, description="Serving latency in ms, if logged.")
     label: Identifier = Field("label", description="Label column in the labels table.")
     label_ts: Identifier = Field("label_ts", description="When the label arrived.")
@@ -457,6 +464,21 @@ class MonitorConfig(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"features listed twice: {dupes}; keep one entry per column")
+        return self
+
+    @model_validator(mode="after")
+    def _task_columns(self) -> MonitorConfig:
+        c, task = self.columns, self.model.task
+        if c.classes is not None:
+            if task != "multiclass":
+                raise ValueError(f"columns.classes is for multiclass models (model.task: {task}); "
+                                 "remove it")
+            if len(c.classes) != len(c.score) or len(set(c.classes)) != len(c.classes):
+                raise ValueError(f"columns.classes {c.classes} must name one distinct class per "
+                                 f"score column {c.score}, in the same order")
+        if task == "multiclass" and c.prediction is None and c.classes is None:
+            raise ValueError("a multiclass model needs the served class: set columns.prediction, "
+                             "or columns.classes (one per score column) to take the argmax")
         return self
 
     @model_validator(mode="after")

@@ -17,15 +17,10 @@ from modelwatch.errors import ConfigError
 from modelwatch.metrics import MetricRow
 from modelwatch.outcome.cells import Cells
 from modelwatch.outcome.kpis import kpi_rows
-from modelwatch.outcome.label_checks import (
-    coverage_rows,
-    freshness_row,
-    positive_rate_rows,
-    window_label_rows,
-)
-from modelwatch.outcome.performance import estimated_rows, estimation_error_rows, realized_rows
-from modelwatch.outcome.queries import LabelStats, fetch_cells, fetch_kpis, fetch_label_stats, joined
+from modelwatch.outcome.label_checks import coverage_rows, freshness_row, window_label_rows
+from modelwatch.outcome.queries import LabelStats, fetch_kpis, fetch_label_stats, joined
 from modelwatch.outcome.reference import OutcomeReference, load_reference
+from modelwatch.outcome.tasks import task_of, unsupported_rows
 from modelwatch.outcome.thresholds import LAYER
 from modelwatch.outcome.windows import EvalWindow, plan_windows
 from modelwatch.warehouse.window_stats import ALL
@@ -72,16 +67,16 @@ def _bases(w: EvalWindow, cells: dict[str, Cells], stats: LabelStats) -> dict[st
 
 def window_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells], stats: LabelStats,
                 ref: OutcomeReference, kpis: list[dict] | None) -> list[MetricRow]:
-    """Every outcome row of one window (pure: aggregates in, rows out)."""
+    """Every outcome row of one window (pure: aggregates in, rows out).
+
+    ``cells`` are the task's aggregates per slice (``Cells`` for binary models, see
+    ``outcome/tasks.py`` for the others).
+    """
     bases = _bases(w, cells, stats)
     rows = coverage_rows(cfg, w, cells, stats, ref, bases[ALL])
     rows += window_label_rows(cfg, w, stats, bases[ALL])
-    if cfg.model.task == "binary":
-        rows += positive_rate_rows(cfg, w, cells, ref, bases)
-        realized, realized_values = realized_rows(cfg, w, cells, ref, bases)
-        estimated, estimated_values = estimated_rows(cfg, w, cells, ref, bases)
-        rows += realized + estimated
-        rows += estimation_error_rows(w, realized_values, estimated_values, bases)
+    task = task_of(cfg)
+    rows += task.rows(cfg, w, cells, ref, bases) if task else unsupported_rows(cfg, bases)
     if kpis is not None:
         rows += kpi_rows(kpis, cfg.outcome.kpi_segment, bases[ALL])
     return rows
@@ -93,10 +88,11 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
 
     Windows: the ``outcome.lookback_windows`` windows of ``schedule.window`` ending at
     ``window.end``. Those holding predictions (and always the run's own window) are written with
-    ``replace_metrics`` for that window, layer ``outcome``, in one transaction. A window whose labels
-    matured (``end + labels.delay <= as_of``) gets realized metrics; every window gets estimated
-    ones (binary); labels count only if ``label_ts <= as_of``. Each row's details carry its
-    ``window_start``/``window_end``, so the returned list can be told apart by window.
+    ``replace_metrics`` for that window, layer ``outcome``, in one transaction. A window whose
+    labels matured (``end + labels.delay <= as_of``) gets realized metrics (binary, regression,
+    multiclass, see ``outcome/tasks.py``); every window gets estimated ones (binary); labels count
+    only if ``label_ts <= as_of``. Each row's details carry its ``window_start``/``window_end``,
+    so the returned list can be told apart by window.
 
     Returns:
         Every row written, oldest window first.
@@ -114,9 +110,10 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
         ref = load_reference(conn, cfg, segments, as_of)
         source = joined(cfg, starts[0], as_of, as_of, segments)
         stats = fetch_label_stats(conn, source, starts)
-        cells = fetch_cells(conn, cfg, source, starts, segments) if cfg.model.task == "binary" else {}
+        task = task_of(cfg)
+        cells = task.fetch(conn, cfg, source, starts, segments) if task else {}
         kpis = fetch_kpis(conn, cfg, starts, as_of) if cfg.tables.kpis else None
-        by_window: dict[int, dict[str, Cells]] = {}
+        by_window: dict[int, dict] = {}
         for (widx, key), c in cells.items():
             by_window.setdefault(widx, {})[key] = c
         newest = max((s.newest_label_ts for s in stats.values() if s.newest_label_ts), default=None)

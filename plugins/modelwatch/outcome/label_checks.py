@@ -9,6 +9,11 @@
 - ``label_duplicate_share`` (all): share of labelled predictions with more than one label.
 - ``label_positive_rate`` (all + slices, binary): label drift, judged once mature on the smallest
   relative change consistent with its Wilson interval.
+- ``label_mean`` (all + slices, regression): label drift, the target's mean, judged once mature
+  on the smallest change consistent with its normal interval, in reference standard deviations.
+- ``label_class_mix`` (all + slices, multiclass): label drift, the class shares of the labelled
+  rows; value = total variation distance to the reference's mix, judged once mature on the
+  largest change of one class's share beyond its Wilson interval.
 - ``label_freshness_hours`` (all, the run's own window only): hours since the newest label
   arrived; the early warning for a stalled label pipeline, days before coverage can show it.
 """
@@ -21,8 +26,10 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
 from modelwatch.outcome.binary import positive_rate
 from modelwatch.outcome.cells import Cells
+from modelwatch.outcome.intervals import wilson
 from modelwatch.outcome.queries import LabelStats
 from modelwatch.outcome.reference import OutcomeReference
+from modelwatch.outcome.regression import label_mean
 from modelwatch.outcome.thresholds import LAYER, levels, skipped, status_of
 from modelwatch.outcome.windows import EvalWindow
 from modelwatch.warehouse.window_stats import ALL
@@ -122,6 +129,80 @@ def positive_rate_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells
                         "relative_change_lower_bound": gap})
         rows.append(_row(cfg, check, rate.value, gap, key, details, True,
                          lambda t, ref_rate=r: ref_rate * (1 + t.alert)))
+    return rows or [skipped(check, "no labelled rows", **bases.get(ALL, {}))]
+
+
+def label_mean_rows(cfg: MonitorConfig, w: EvalWindow, sums: dict, ref: OutcomeReference,
+                    bases: dict[str, dict]) -> list[MetricRow]:
+    """Label drift of a regression model: the target mean against the reference's, measured in
+    reference standard deviations beyond the window's interval."""
+    check = "label_mean"
+    if not w.mature:
+        return [skipped(check, f"labels not mature until {w.matures_at.isoformat()}",
+                        **bases.get(ALL, {}))]
+    rows = []
+    for key, s in sorted(sums.items(), key=lambda kv: (kv[0] != ALL, kv[0])):
+        gate = cfg.outcome.min_labelled_rows if key == ALL else cfg.slices.min_rows
+        if s.n_labelled < gate:
+            rows.append(skipped(check, f"{s.n_labelled} labelled rows, fewer than {gate}", key,
+                                **bases[key]))
+            continue
+        mean = label_mean(s, cfg.outcome.confidence)
+        reference = ref.slice(key).get("label_mean")
+        details = {**bases[key], **mean.details, "ci_low": mean.low, "ci_high": mean.high,
+                   "ci_method": mean.method, "reference_mature": ref.mature}
+        std = (reference or {}).get("std")
+        if not reference or reference.get("value") is None or not std:
+            rows.append(_row(cfg, check, mean.value, None, key,
+                             {**details, "note": "no reference label mean (or a constant one) "
+                              "for this slice"}, False))
+            continue
+        r = reference["value"]
+        gap = max(mean.low - r, r - mean.high, 0.0) / std
+        details.update({"reference": r, "reference_std": std,
+                        "standardized_change": (mean.value - r) / std,
+                        "standardized_change_lower_bound": gap})
+        rows.append(_row(cfg, check, mean.value, gap, key, details, True,
+                         lambda t, r=r, sd=std, up=mean.value >= r: r + (1 if up else -1)
+                         * t.alert * sd))
+    return rows or [skipped(check, "no labelled rows", **bases.get(ALL, {}))]
+
+
+def class_mix_rows(cfg: MonitorConfig, w: EvalWindow, confusions: dict, ref: OutcomeReference,
+                   bases: dict[str, dict]) -> list[MetricRow]:
+    """Label drift of a multiclass model: the class mix against the reference's."""
+    check = "label_class_mix"
+    if not w.mature:
+        return [skipped(check, f"labels not mature until {w.matures_at.isoformat()}",
+                        **bases.get(ALL, {}))]
+    rows = []
+    conf = cfg.outcome.confidence
+    for key, c in sorted(confusions.items(), key=lambda kv: (kv[0] != ALL, kv[0])):
+        gate = cfg.outcome.min_labelled_rows if key == ALL else cfg.slices.min_rows
+        n = c.n_labelled
+        if n < gate:
+            rows.append(skipped(check, f"{n} labelled rows, fewer than {gate}", key, **bases[key]))
+            continue
+        support = dict(zip(c.classes, c.matrix.sum(axis=1).tolist(), strict=True))
+        reference = ref.slice(key).get("class_shares")
+        details = {**bases[key], "reference_mature": ref.mature, "ci_method": "wilson"}
+        if not reference:
+            shares = {k: v / n for k, v in support.items()}
+            rows.append(_row(cfg, check, 0.0, None, key,
+                             {**details, "shares": shares,
+                              "note": "no reference class mix for this slice"}, False))
+            continue
+        per_class, gaps = {}, []
+        for k in sorted(set(support) | set(reference)):
+            share = support.get(k, 0.0) / n
+            low, high = wilson(support.get(k, 0.0), n, conf)
+            r = reference.get(k, 0.0)
+            gaps.append(max(low - r, r - high, 0.0))
+            per_class[k] = {"share": share, "ci_low": low, "ci_high": high, "reference": r}
+        tvd = 0.5 * sum(abs(v["share"] - v["reference"]) for v in per_class.values())
+        details.update({"per_class": per_class, "max_share_change_lower_bound": max(gaps),
+                        "value_is": "total variation distance to the reference mix"})
+        rows.append(_row(cfg, check, tvd, max(gaps), key, details, True))
     return rows or [skipped(check, "no labelled rows", **bases.get(ALL, {}))]
 
 

@@ -4,12 +4,16 @@ error once both exist.
 Check names: the realized metric's name (``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``,
 ``accuracy``, ``precision``, ``recall``, ``f1``, ``ece``), ``estimated_<metric>`` for the
 confidence-based estimate (``roc_auc``, ``accuracy``, ``precision``, ``recall``, ``f1``) and
-``estimation_error_<metric>`` (estimate − realized). Rows exist for the whole population and
+``estimation_error_<metric>`` (estimate − realized). Regression (``mae``, ``rmse``, ``mape``,
+``bias``) and multiclass (``accuracy``, ``macro_f1``, ``weighted_f1``, ``log_loss``) have realized
+rows only (``task_realized_rows``). Rows exist for the whole population and
 every slice; slices below ``slices.min_rows`` (whole population: ``outcome.min_labelled_rows``)
 are ``skipped`` with the reason.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
@@ -18,7 +22,7 @@ from modelwatch.outcome.cells import Cells
 from modelwatch.outcome.estimation import ESTIMATED, estimated_metrics
 from modelwatch.outcome.intervals import rng_for
 from modelwatch.outcome.reference import OutcomeReference
-from modelwatch.outcome.thresholds import LAYER, judge_performance, skipped
+from modelwatch.outcome.thresholds import LAYER, PERFORMANCE, judge_performance, skipped
 from modelwatch.outcome.values import MetricValue
 from modelwatch.outcome.windows import EvalWindow
 from modelwatch.warehouse.window_stats import ALL
@@ -53,6 +57,46 @@ def realized_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells],
         rows = [skipped(m, "no scored predictions in the window", **bases.get(ALL, {}))
                 for m in REALIZED]
     return rows, values
+
+
+def gate_of(cfg: MonitorConfig, key: str) -> tuple[int, str]:
+    """The effective-sample-size gate of a slice: labelled rows needed, and the setting's name."""
+    if key == ALL:
+        return cfg.outcome.min_labelled_rows, "outcome.min_labelled_rows"
+    return cfg.slices.min_rows, "slices.min_rows"
+
+
+def task_realized_rows(cfg: MonitorConfig, w: EvalWindow, aggregates: dict[str, object],
+                       ref: OutcomeReference, bases: dict[str, dict], checks: tuple[str, ...],
+                       compute: Callable[..., dict[str, MetricValue]]) -> list[MetricRow]:
+    """Realized rows of a task without estimation (regression, multiclass), as the binary ones:
+    mature windows only, every slice gated on its labelled rows, judged against the reference.
+
+    ``compute(aggregate, settings, rng, gate, setting)`` gives the task's metric values.
+    """
+    s = cfg.outcome
+    if not w.mature:
+        reason = f"labels not mature until {w.matures_at.isoformat()}"
+        return [skipped(m, reason, **bases.get(ALL, {})) for m in checks]
+    rows = []
+    for key, agg in _ordered(aggregates):
+        gate, setting = gate_of(cfg, key)
+        if agg.n_labelled < gate:
+            rows += [skipped(m, f"{agg.n_labelled} labelled rows, fewer than {setting}={gate}",
+                             key, **bases[key]) for m in checks]
+            continue
+        metrics = compute(agg, s, rng_for(s.seed, w.start.isoformat(), key, "realized"), gate,
+                          setting)
+        details = {**bases[key], "reference_mature": ref.mature}
+        for m in checks:
+            scale_by = PERFORMANCE[m].scale_by
+            scale = (ref.metric(key, scale_by) or {}).get("value") if scale_by else None
+            rows.append(judge_performance(cfg, m, m, metrics[m], ref.metric(key, m), key, details,
+                                          scale=scale))
+    if not rows:
+        rows = [skipped(m, "no scored predictions in the window", **bases.get(ALL, {}))
+                for m in checks]
+    return rows
 
 
 def estimated_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells],

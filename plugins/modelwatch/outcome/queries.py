@@ -53,26 +53,55 @@ def _folded(col, keep: list[str]):
     return sa.case((text.in_(keep), text), else_=sa.literal(OTHER)) if keep else sa.literal(OTHER)
 
 
+def _score_columns(cfg: MonitorConfig, preds: sa.TableClause) -> tuple[list, list]:
+    """``score`` = the first score column (probability, or the regression prediction)."""
+    score = preds.c[cfg.columns.score[0]]
+    return [sa.cast(score, sa.Double).label("score")], [score.is_not(None)]
+
+
+def _class_columns(cfg: MonitorConfig, preds: sa.TableClause) -> tuple[list, list]:
+    """Multiclass: ``pred`` = the served class as text (``columns.prediction``, else the argmax of
+    the score columns over ``columns.classes``) and ``p0..`` = the class probabilities."""
+    c = cfg.columns
+    probs = [sa.cast(preds.c[s], sa.Double) for s in c.score] if c.classes else []
+    if c.prediction:
+        pred = sa.cast(preds.c[c.prediction], sa.String)
+    else:
+        top = sa.func.greatest(*probs)
+        pred = sa.case(*[(p == top, sa.literal(k)) for p, k in zip(probs, c.classes, strict=True)])
+    filters = [preds.c[c.prediction].is_not(None)] if c.prediction else []
+    filters += [preds.c[s].is_not(None) for s in c.score] if c.classes else []
+    return [pred.label("pred"), *[p.label(f"p{i}") for i, p in enumerate(probs)]], filters
+
+
+PREDICTION_COLUMNS = {"binary": _score_columns, "regression": _score_columns,
+                      "ranking": _score_columns, "multiclass": _class_columns}
+LABEL_TYPES = {"binary": sa.Double, "regression": sa.Double, "multiclass": sa.String}
+
+
 def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: datetime | None,
            segments: dict[str, list[str]], table: str | None = None) -> sa.Subquery:
     """One row per scored prediction in ``[start, end)`` with its newest label as of the cutoff.
 
-    Columns: ``ts``, ``score``, ``version``, ``seg0..``, ``label`` (NULL if none yet; a number for
-    binary models, 1 = positive), ``label_ts``, ``n_labels``, ``label_min``, ``label_max``.
+    Columns: ``ts``, the prediction columns of the task (``score``: binary, regression;
+    ``pred``, ``p0..``: multiclass), ``version``, ``seg0..``, ``label`` (NULL if none yet; a
+    number for binary models, 1 = positive, and regression; text for multiclass), ``label_ts``,
+    ``n_labels``, ``label_min``, ``label_max``.
     """
     c = cfg.columns
     preds = predictions_ref(cfg, table)
     seg_cols = [_folded(preds.c[s], values).label(f"seg{i}")
                 for i, (s, values) in enumerate(segments.items())]
-    p = (sa.select(preds.c[c.request_id].label("rid"), preds.c[c.event_ts].label("ts"),
-                   sa.cast(preds.c[c.score[0]], sa.Double).label("score"),
+    scored, filters = PREDICTION_COLUMNS[cfg.model.task](cfg, preds)
+    p = (sa.select(preds.c[c.request_id].label("rid"), preds.c[c.event_ts].label("ts"), *scored,
                    sa.cast(preds.c[c.model_version], sa.String).label("version"), *seg_cols)
-         .where(window_filter(cfg, preds, start, end), preds.c[c.score[0]].is_not(None))
+         .where(window_filter(cfg, preds, start, end), *filters)
          .subquery("p"))
     labels = table_ref(cfg.tables.labels, c.request_id, c.label, c.label_ts)
     label = labels.c[c.label]
+    label_type = LABEL_TYPES.get(cfg.model.task)
     lab_q = sa.select(labels.c[c.request_id].label("rid"),
-                      (sa.cast(label, sa.Double) if cfg.model.task == "binary" else label).label("label"),
+                      (sa.cast(label, label_type) if label_type else label).label("label"),
                       labels.c[c.label_ts].label("label_ts")).where(labels.c[c.label].is_not(None))
     if label_cutoff is not None:
         lab_q = lab_q.where(labels.c[c.label_ts] <= label_cutoff)
@@ -103,6 +132,32 @@ def _exact(value):
 def _window_index(ts, starts: list[datetime]):
     """Index of the window ``ts`` falls in (rows outside were filtered already)."""
     return bin_expression(ts, list(starts[1:])) if len(starts) > 1 else sa.literal(0)
+
+
+def exact_wide(value):
+    """Per-row value as a fixed-point decimal (38 digits, 12 places) for sums of unbounded
+    quantities (regression errors and their powers): exact like ``_exact``, with room for sums up
+    to 1e26."""
+    return sa.cast(value, sa.Numeric(38, 12))
+
+
+def window_index(ts, starts: list[datetime]):
+    """Index of the window ``ts`` falls in (public for the per-task queries)."""
+    return _window_index(ts, starts)
+
+
+def group_by_slices(query: sa.Select, keys: list, segs: list) -> sa.Select:
+    """``GROUP BY`` the keys, once for the whole population and once per segment column."""
+    if segs:
+        return query.group_by(sa.func.grouping_sets(
+            sa.tuple_(*keys), *[sa.tuple_(*keys, seg) for seg in segs]))
+    return query.group_by(*keys)
+
+
+def slice_key(names: list[str], seg_values) -> str:
+    """The slice a ``group_by_slices`` row belongs to: ``all`` or ``<segment>=<value>``."""
+    grouped = [(names[i], v) for i, v in enumerate(seg_values) if v is not None]
+    return ALL if not grouped else f"{grouped[0][0]}={grouped[0][1]}"
 
 
 def fetch_cells(conn: Connection, cfg: MonitorConfig, source: sa.Subquery, starts: list[datetime],

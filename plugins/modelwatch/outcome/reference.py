@@ -23,14 +23,13 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
-from modelwatch.outcome.binary import positive_rate, realized_metrics
 from modelwatch.outcome.estimation import Calibrator
 from modelwatch.outcome.intervals import rng_for
-from modelwatch.outcome.queries import fetch_cells, fetch_label_stats, joined
+from modelwatch.outcome.queries import fetch_label_stats, joined
 from modelwatch.warehouse.tables import mw_reference_profile
 from modelwatch.warehouse.window_stats import ALL
 
-REFERENCE_FORMAT = 1
+REFERENCE_FORMAT = 2  # 2: per-slice metrics for regression and multiclass models
 
 
 @dataclass
@@ -91,25 +90,26 @@ def compute_reference(conn: Connection, cfg: MonitorConfig, segments: dict[str, 
     s = cfg.outcome
     source = joined(cfg, start, end, cutoff, segments, table=cfg.reference.table)
     stats = fetch_label_stats(conn, source, [start]).get(0)
-    binary = cfg.model.task == "binary"
-    cells = fetch_cells(conn, cfg, source, [start], segments) if binary else {}
+    from modelwatch.outcome.performance import gate_of
+    from modelwatch.outcome.tasks import task_of  # the registry imports this module
+
+    task = task_of(cfg)
+    aggregates = task.fetch(conn, cfg, source, [start], segments) if task else {}
     slices = {}
-    for (_, key), c in sorted(cells.items()):
-        gate = s.min_labelled_rows if key == ALL else cfg.slices.min_rows
-        entry = {"rows": c.n_rows, "labelled": c.n_labelled, "coverage": c.coverage,
-                 "positives": c.n_positives}
-        if c.n_labelled >= gate:
-            metrics = realized_metrics(c, s, rng_for(s.seed, "reference", key))
-            entry["metrics"] = {m: v.as_dict() for m, v in metrics.items() if v.value is not None}
-            entry["positive_rate"] = positive_rate(c, s.confidence).as_dict()
-        else:
+    for (_, key), c in sorted(aggregates.items()):
+        gate, setting = gate_of(cfg, key)
+        enough = c.n_labelled >= gate
+        entry = {"rows": c.n_rows, "labelled": c.n_labelled, "coverage": c.coverage}
+        entry |= task.reference(c, s, rng_for(s.seed, "reference", key), gate, setting, enough)
+        if not enough:
             entry["note"] = f"{c.n_labelled} labelled rows, below the gate of {gate}"
         slices[key] = entry
-    if not binary and stats is not None:
+    if stats is not None and ALL not in slices:
         slices[ALL] = {"rows": stats.rows, "labelled": stats.labelled,
                        "coverage": stats.labelled / stats.rows if stats.rows else None}
-    whole = cells.get((0, ALL))
-    calibrator = Calibrator.fit(whole) if whole is not None and s.estimate else None
+    whole = aggregates.get((0, ALL))
+    calibrator = (task.calibrate(whole) if task and task.calibrate and whole is not None
+                  and s.estimate else None)
     return {
         "format": REFERENCE_FORMAT,
         "label_cutoff": cutoff.isoformat() if cutoff else None,

@@ -26,10 +26,16 @@ LAYER = "outcome"
 
 @dataclass(frozen=True)
 class PerformanceMetric:
+    """Levels of one metric. ``scale_by``: the levels are a share of the reference value of that
+    metric (for metrics in the target's units, e.g. MAE); ``two_sided``: a change either way is
+    adverse (bias)."""
+
     name: str
     higher_is_better: bool
     warn: float
     alert: float
+    scale_by: str | None = None
+    two_sided: bool = False
 
 
 PERFORMANCE = {m.name: m for m in (
@@ -42,6 +48,14 @@ PERFORMANCE = {m.name: m for m in (
     PerformanceMetric("log_loss", False, 0.02, 0.05),
     PerformanceMetric("brier", False, 0.005, 0.015),
     PerformanceMetric("ece", False, 0.02, 0.05),
+    # multiclass (accuracy and log_loss above apply as they are)
+    PerformanceMetric("macro_f1", True, 0.05, 0.10),
+    PerformanceMetric("weighted_f1", True, 0.05, 0.10),
+    # regression: in the target's units, so levels are shares of the reference's error
+    PerformanceMetric("mae", False, 0.10, 0.25, scale_by="mae"),
+    PerformanceMetric("rmse", False, 0.10, 0.25, scale_by="rmse"),
+    PerformanceMetric("mape", False, 0.10, 0.25, scale_by="mape"),
+    PerformanceMetric("bias", False, 0.10, 0.25, scale_by="mae", two_sided=True),
 )}
 
 LABEL_DEFAULTS = {
@@ -53,6 +67,10 @@ LABEL_DEFAULTS = {
     "label_duplicate_share": ConstantThreshold(warn=1e-9, alert=0.01),
     # hours since the newest label arrived (a stalled label pipeline)
     "label_freshness_hours": ConstantThreshold(warn=48, alert=96),
+    # regression label drift: change of the target mean beyond its interval, in reference stds
+    "label_mean": ConstantThreshold(warn=0.1, alert=0.25),
+    # multiclass label drift: largest change of one class's share beyond its Wilson interval
+    "label_class_mix": ConstantThreshold(warn=0.05, alert=0.10),
 }
 
 
@@ -87,8 +105,13 @@ def skipped(check: str, reason: str, slice_key: str = "all", feature: str | None
 
 
 def judge_performance(cfg: MonitorConfig, check: str, metric: str, current: MetricValue,
-                      reference: dict | None, slice_key: str, details: dict) -> MetricRow:
-    """A performance row judged on its interval against the reference value of ``metric``."""
+                      reference: dict | None, slice_key: str, details: dict,
+                      scale: float | None = None) -> MetricRow:
+    """A performance row judged on its interval against the reference value of ``metric``.
+
+    ``scale``: the reference value of ``PERFORMANCE[metric].scale_by`` for metrics whose levels
+    are shares of it (regression); changes are divided by it before they meet the levels.
+    """
     if current.value is None:
         return skipped(check, current.reason or "not computed", slice_key, **details)
     spec = PERFORMANCE[metric]
@@ -96,23 +119,36 @@ def judge_performance(cfg: MonitorConfig, check: str, metric: str, current: Metr
     out = {**details, **current.details, "ci_low": current.low, "ci_high": current.high,
            "ci_method": current.method, "higher_is_better": spec.higher_is_better,
            "threshold_source": source}
+    if spec.two_sided:
+        out["higher_is_better"] = None
     ref = (reference or {}).get("value")
-    if ref is None or threshold is None:
+    scaled = spec.scale_by is not None
+    no_scale = scaled and not (scale is not None and math.isfinite(scale) and scale > 0)
+    if ref is None or threshold is None or no_scale:
         out["judged"] = False
         out.setdefault("note", "no reference value for this slice" if ref is None else
-                       "no threshold")
+                       "no threshold" if threshold is None else
+                       f"no positive reference {spec.scale_by} to scale the levels by")
         return MetricRow(LAYER, check, None, current.value, None, "ok", out, slice_key)
-    sign = 1.0 if spec.higher_is_better else -1.0
+    if spec.two_sided:  # adverse = away from the reference, either way
+        sign = -1.0 if current.value >= ref else 1.0
+        higher = sign > 0  # the interval sides facing the reference, as for a loss (-) or gain
+    else:
+        sign = 1.0 if spec.higher_is_better else -1.0
+        higher = spec.higher_is_better
+    unit = scale if scaled else 1.0
     adverse = sign * (ref - current.value)
-    cur_side = (current.high if spec.higher_is_better else current.low)
-    ref_side = (reference.get("low") if spec.higher_is_better else reference.get("high"))
+    cur_side = (current.high if higher else current.low)
+    ref_side = (reference.get("low") if higher else reference.get("high"))
     spread = math.hypot(abs(cur_side - current.value) if cur_side is not None else 0.0,
                         abs(ref - ref_side) if ref_side is not None else 0.0)
-    adverse_lower = adverse - spread
+    adverse_lower = (adverse - spread) / unit if scaled else adverse - spread
     status = status_of(adverse_lower, threshold)
     out.update({"reference": ref, "reference_ci": [reference.get("low"), reference.get("high")],
                 "change": current.value - ref, "adverse_change_lower_bound": adverse_lower,
                 "warn_change": threshold.warn, "alert_change": threshold.alert,
-                "warn_threshold": ref - sign * threshold.warn, "judged": True})
-    return MetricRow(LAYER, check, None, current.value, ref - sign * threshold.alert, status, out,
-                     slice_key)
+                "warn_threshold": ref - sign * threshold.warn * unit, "judged": True})
+    if scaled:
+        out.update({"levels_relative_to": f"reference {spec.scale_by}", "level_unit": unit})
+    return MetricRow(LAYER, check, None, current.value, ref - sign * threshold.alert * unit,
+                     status, out, slice_key)

@@ -126,12 +126,25 @@ def test_freshness_of_a_stalled_pipeline(demo_cfg) -> None:
     assert freshness_row(demo_cfg, as_of, None, {}).status == "skipped"
 
 
-def test_non_binary_models_get_label_rows_only(demo_cfg, reference) -> None:
+def test_ranking_models_get_label_rows_and_one_skipped_performance_row(demo_cfg, reference
+                                                                       ) -> None:
+    cfg = demo_cfg.model_copy(update={"model": demo_cfg.model.model_copy(update={"task": "ranking"})})
+    c = cells(3000, 0.95)
+    rows = window_rows(cfg, window(12), {}, stats(c), reference, None)
+    checks = {r.check_name for r in rows}
+    assert checks == {"label_coverage", "label_maturity", "label_delay_p50_hours",
+                      "label_delay_p95_hours", "label_duplicate_share", "realized_performance"}
+    perf = next(r for r in rows if r.check_name == "realized_performance")
+    assert perf.status == "skipped" and "'ranking' is not implemented" in perf.details["reason"]
+
+
+def test_regression_models_get_a_fixed_check_set_even_without_rows(demo_cfg, reference) -> None:
     cfg = demo_cfg.model_copy(update={"model": demo_cfg.model.model_copy(update={"task": "regression"})})
     c = cells(3000, 0.95)
     checks = {r.check_name for r in window_rows(cfg, window(12), {}, stats(c), reference, None)}
     assert checks == {"label_coverage", "label_maturity", "label_delay_p50_hours",
-                      "label_delay_p95_hours", "label_duplicate_share"}
+                      "label_delay_p95_hours", "label_duplicate_share", "label_mean", "mae", "rmse",
+                      "mape", "bias"}
 
 
 def test_a_lookback_shorter_than_the_label_delay_is_a_config_error(demo_cfg) -> None:
