@@ -277,3 +277,29 @@ def test_outbox_on_postgres(pg_url, demo_cfg, slack) -> None:
                                                              r["delivered_at"] is not None)
                 for r in stack.alerts() if r["severity"] != "log"}
     assert attempts[(20, "feature drift: device_risk (")] == (2, True)
+
+
+def test_a_persisting_cause_edits_its_announcement_instead_of_repeating_it(stack, slack) -> None:
+    stack.day(0, metrics(DRIFT))
+    first = slack.posts()
+    assert len(first) == 2
+    data_post = next(r for r in slack.calls("chat.postMessage") if r.body["channel"] == "#fraud-data")
+
+    stack.day(1, metrics(DRIFT))  # the same causes: nothing new to send, the messages are edited
+    assert slack.posts() == first
+    edits = slack.calls("chat.update")
+    assert len(edits) == 2
+    data_edit = next(e for e in edits if "device_risk" in e.body["text"])
+    assert "still open in window 2026-09-21 (2 windows" in data_edit.body["text"]
+    assert data_edit.body["text"].startswith(data_post.body["text"])  # the original, kept
+    assert data_edit.body["channel"] == "#fraud-data" and data_edit.body["ts"]
+
+    stack.day(1, metrics(DRIFT), rerun=True)  # a rerun of the window: the same edit, not resent
+    assert len(slack.calls("chat.update")) == 2
+
+    stack.day(2, metrics({}, score=0.01))  # healthy again: a resolution, and the edit says so
+    resolved = [p for p in slack.posts() if "RESOLVED" in p["text"]]
+    assert resolved
+    last_edits = slack.calls("chat.update")[2:]
+    assert any("resolved in window 2026-09-22" in e.body["text"] for e in last_edits)
+    assert all(TOKEN not in e.body["text"] for e in slack.calls("chat.update"))

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import Engine
 
-from modelwatch.alerting import store
+from modelwatch.alerting import store, updates
 from modelwatch.alerting.grouping import DEFAULT_POLICY, AlertGroup, GroupingPolicy, build_groups
 from modelwatch.alerting.lifecycle import DEFAULT_COOLDOWN, DueItem
 from modelwatch.alerting.message import Links, OwnerMessage, build_messages
@@ -86,6 +86,7 @@ class DeliveryReport:
     failed: int = 0
     pending: int = 0
     messages_sent: int = 0
+    messages_updated: int = 0
     slack: str = "not configured"
     errors: list[str] = field(default_factory=list)
     lines: list[tuple[str, str, str, str, str]] = field(default_factory=list)
@@ -102,13 +103,14 @@ class DeliveryReport:
         out.append(f"{self.model} window {self.window_start} – {self.window_end}: "
                    f"{self.open_groups} open, {self.opened} new, {self.resolved} resolved; "
                    f"{self.due} due, {self.delivered} delivered in {self.messages_sent} message(s), "
-                   f"{self.failed} failed, {self.pending} pending, {self.covered} not repeated; "
+                   f"{self.failed} failed, {self.pending} pending, {self.covered} not repeated, "
+                   f"{self.messages_updated} earlier message(s) edited; "
                    f"Slack: {self.slack}")
         return "\n".join(out)
 
 
-def _send(engine: Engine, hook: SlackHook, message: OwnerMessage, rebuild, report: DeliveryReport
-          ) -> None:
+def _send(engine: Engine, hook: SlackHook, model: str, message: OwnerMessage, rebuild,
+          report: DeliveryReport) -> None:
     """Claim the message's alerts, post it, mark them delivered; failures stay in the outbox."""
     with engine.begin() as conn:
         claimed = [item for item in message.items if store.claim(conn, item)]
@@ -117,7 +119,8 @@ def _send(engine: Engine, hook: SlackHook, message: OwnerMessage, rebuild, repor
     if len(claimed) < len(message.items):  # another run took some: send only ours
         message = rebuild(claimed)
     try:
-        hook.post_message(channel=message.channel, text=message.text, blocks=message.blocks)
+        answer = hook.post_message(channel=message.channel, text=message.text,
+                                   blocks=message.blocks)
     except DeliveryError as exc:
         report.failed += len(message.items)
         report.errors.append(f"{message.channel}: {exc}")
@@ -128,11 +131,34 @@ def _send(engine: Engine, hook: SlackHook, message: OwnerMessage, rebuild, repor
                          for i in message.items]
         return
     with engine.begin() as conn:
-        store.mark_delivered(conn, message.alert_ids, utcnow())
+        at = utcnow()
+        store.mark_delivered(conn, message.alert_ids, at)
+        updates.record_post(conn, model=model, channel=message.channel, answer=answer,
+                            text=message.text, blocks=message.blocks,
+                            alert_ids=[i.alert.alert_id for i in message.items], at=at)
     report.messages_sent += 1
     report.delivered += len(message.items)
     report.lines += [("sent", i.kind, i.alert.severity, message.channel, i.alert.title)
                      for i in message.items]
+
+
+def _edit_announcements(engine: Engine, hook: SlackHook, model: str, start: datetime,
+                        end: datetime, report: DeliveryReport) -> None:
+    """``chat.update`` the earlier messages whose causes this window continues or resolves."""
+    with engine.connect() as conn:
+        edits = [e for a in updates.pending_updates(conn, model, start, end)
+                 if (e := updates.apply_update(conn, a)) is not None]
+    for edit in edits:
+        try:
+            hook.update_message(channel=edit.channel_id, ts=edit.ts, text=edit.text,
+                                blocks=edit.blocks or None)
+        except DeliveryError as exc:  # the next run computes the same edit and tries again
+            log.warning("Slack chat.update of %s/%s failed: %s", edit.channel_id, edit.ts, exc)
+            report.errors.append(f"update {edit.channel_id}/{edit.ts}: {exc}")
+            continue
+        with engine.begin() as conn:
+            updates.save_update(conn, edit, utcnow())
+        report.messages_updated += 1
 
 
 def deliver_alerts(
@@ -240,7 +266,9 @@ def send_due(
             report.lines += [("logged", i.kind, i.alert.severity, message.channel, i.alert.title)
                              for i in message.items]
             continue
-        _send(engine, slack, message, lambda items: build(items)[0], report)
+        _send(engine, slack, model, message, lambda items: build(items)[0], report)
+    if slack is not None:
+        _edit_announcements(engine, slack, model, start, end, report)
     if slack is None and box.due:
         log.warning("Slack is not configured (set MODELWATCH_SLACK_TOKEN or the Airflow connection "
                     "%s): %d alert(s) logged above and kept in mw_alert for delivery later",

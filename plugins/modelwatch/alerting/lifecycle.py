@@ -69,6 +69,8 @@ class StoredAlert:
     delivery_attempts: int = 0
     acked_by: str | None = None
     ack_note: str | None = None
+    slack_channel_id: str | None = None
+    slack_ts: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping) -> StoredAlert:

@@ -53,6 +53,23 @@ mw_alert = sa.Table(
     sa.Column("slack_ts", sa.String(64)),
 )
 
+# Slack messages that announced alerts, kept so later windows can edit them in place
+# (chat.update): "still open in window …", "resolved in window …" (alerting/updates.py).
+mw_slack_message = sa.Table(
+    "mw_slack_message",
+    metadata,
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("ts", sa.String(64), nullable=False),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("channel", sa.String(128)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("blocks", sa.JSON),
+    sa.Column("updates", sa.JSON),  # fingerprint -> the latest status line shown
+    sa.Column("posted_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime),
+    sa.PrimaryKeyConstraint("channel_id", "ts"),
+)
+
 # The weekly alert review: per model, alert family ("rule") and owner, how many alert episodes
 # started in the week and how many were acknowledged or acted on (alerting/review.py).
 mw_alert_review = sa.Table(
