@@ -53,14 +53,22 @@ def _load_dag(dag_id: str):
 
 
 def _reset_registry(engine, cfg) -> None:
-    """The demo's starting registry: v1 serving, the gradient-boosting challenger in shadow."""
+    """The demo's starting registry (v1 serving, the gradient-boosting challenger in shadow) and
+    no alert history, so every run of the demo tells its owners the same story."""
     import sqlalchemy as sa
 
     from modelwatch.registry import register
-    from modelwatch.warehouse.tables import mw_model_registry, mw_registry_event
+    from modelwatch.warehouse.tables import (
+        mw_alert,
+        mw_alert_review,
+        mw_model_registry,
+        mw_registry_event,
+        mw_slack_message,
+    )
 
     with engine.begin() as conn:
-        for table in (mw_model_registry, mw_registry_event):
+        for table in (mw_model_registry, mw_registry_event, mw_alert, mw_alert_review,
+                      mw_slack_message):
             conn.execute(sa.delete(table).where(table.c.model_name == cfg.model.name))
     register(engine, cfg.model.name, "v1", alias="champion", reason="initial deploy")
     register(engine, cfg.model.name, "v2-challenger", alias="challenger", reason="in shadow")
@@ -94,8 +102,18 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
     from modelwatch.config.loader import load_monitor
     from modelwatch.demo import scenario
     from modelwatch.demo.report import day_line, final_report
+    from modelwatch.demo.slack import DEMO_TOKEN, post_reviews, record_path, slack_summary
+    from modelwatch.demo.slack_server import FakeSlack
     from modelwatch.registry import register
     from modelwatch.runner import open_warehouse
+
+    slack_record = record_path(modelwatch_home())
+    slack_record.parent.mkdir(parents=True, exist_ok=True)
+    slack_record.unlink(missing_ok=True)
+    slack = FakeSlack(token=DEMO_TOKEN, record_path=slack_record).start()
+    # never a real workspace: the demo's owners and channels are made up
+    os.environ.update({"MODELWATCH_SLACK_TOKEN": DEMO_TOKEN,
+                       "MODELWATCH_SLACK_BASE_URL": slack.base_url})
 
     started = time.monotonic()
     cfg = load_monitor(DEMO_CONFIG)
@@ -145,6 +163,9 @@ def run_demo(rows_per_day: int = 20_000, first_day: int = 1, last_day: int = 45)
                   f"{registry_aliases(engine, cfg)}")
     print(final_report(engine, cfg, first_day, last_day))
     print(f"Registry: {registry_aliases(engine, cfg)}")
+    print(post_reviews(engine, cfg, scenario.day_of(first_day), scenario.day_of(last_day + 1)))
+    print(slack_summary(slack_record))
+    slack.stop()
     reports = sorted((modelwatch_home() / "artifacts" / "reports" / cfg.model.name).glob("*/report.html"))
     if reports:
         print(f"Reports: {len(reports)} self-contained HTML files, e.g. {reports[-1]} "
