@@ -45,7 +45,10 @@ MODEL_NAME = "drift_bench"
 REFERENCE_DAY = datetime(2026, 1, 1)
 CURRENT_DAY = REFERENCE_DAY + timedelta(days=1)
 VARIANTS = ("nodrift", "drift")
-TOOLS = ("modelwatch", "evidently", "nannyml", "nannyml-10chunks")
+TOOLS = ("modelwatch", "modelwatch-pg", "evidently", "nannyml", "nannyml-10chunks")
+MODELWATCH_TOOLS = ("modelwatch", "modelwatch-pg")
+PG_ADMIN_URL = os.environ.get("MODELWATCH_BENCH_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SEED = 20261126  # reference = SEED, current = SEED + 1, drift transforms = SEED + 2
 
 # The 20 numeric features and how each is drawn. Shapes vary on purpose: skewed, heavy-tailed,
@@ -258,6 +261,58 @@ def load_warehouse(data_dir: Path, variant: str, db: Path) -> dict:
             "db_mb": round(db.stat().st_size / 2**20, 1)}
 
 
+def _pg_type(duckdb_type: str) -> str:
+    kind = duckdb_type.upper()
+    if kind.startswith(("DOUBLE", "FLOAT", "DECIMAL", "REAL")):
+        return "double precision"
+    if kind.startswith(("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT")):
+        return "bigint"
+    if kind.startswith("TIMESTAMP"):
+        return "timestamp"
+    return "text"
+
+
+def load_postgres(duck_db: Path, admin_url: str, database: str) -> dict:
+    """The same ``predictions`` table in a fresh PostgreSQL database (COPY of a CSV export of the
+    DuckDB warehouse), analysed, with an index on the window filter's column."""
+    import duckdb
+    import psycopg
+
+    started = time.perf_counter()
+    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{database}"')
+    con = duckdb.connect(str(duck_db), read_only=True)
+    try:
+        columns = con.execute("DESCRIBE predictions").fetchall()
+        csv = duck_db.with_suffix(".csv")
+        con.execute(f"COPY predictions TO '{csv}' (HEADER, DELIMITER ',')")
+    finally:
+        con.close()
+    target = plain.rsplit("/", 1)[0] + f"/{database}"
+    ddl = ", ".join(f'"{name}" {_pg_type(kind)}' for name, kind, *_ in columns)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE predictions ({ddl})")
+        with conn.cursor().copy("COPY predictions FROM STDIN WITH (FORMAT csv, HEADER)") as copy, \
+                csv.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        conn.execute("CREATE INDEX ON predictions (model_name, event_ts)")
+        conn.execute("VACUUM ANALYZE predictions")
+    csv.unlink(missing_ok=True)
+    return {"load_s": time.perf_counter() - started, "database": database,
+            "url": admin_url.rsplit("/", 1)[0] + f"/{database}"}
+
+
+def drop_postgres(admin_url: str, database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
 def monitor_config(spec: dict):
     """The benchmark's monitor, built in code; every threshold is modelwatch's default."""
     from modelwatch.config.schema import MonitorConfig
@@ -300,11 +355,15 @@ def snapshot_modelwatch(work: Path) -> Path:
     return target
 
 
-def run_modelwatch(data_dir: Path, db: Path) -> dict:
-    """One measured modelwatch run: profile the reference, then check the current window."""
+def run_modelwatch(data_dir: Path, url: str, tool: str = "modelwatch") -> dict:
+    """One measured modelwatch run: profile the reference, then check the current window.
+
+    ``url`` is the warehouse: the DuckDB file (in this process) or the PostgreSQL database (the
+    server does the work; its memory is not in this process's peak RSS).
+    """
     from _common import rss_now_mb  # benchmarks/peers/_common.py, put on sys.path by __main__
 
-    os.environ["MODELWATCH_WAREHOUSE_URL"] = f"duckdb:///{db}"
+    os.environ["MODELWATCH_WAREHOUSE_URL"] = url
     spec = json.loads((data_dir / "workload.json").read_text())
     started = time.perf_counter()
     from importlib.metadata import version
@@ -335,7 +394,7 @@ def run_modelwatch(data_dir: Path, db: Path) -> dict:
                      if r.check_name == "psi" and r.status in ("warn", "alert"))
     flagged_any = sorted({r.feature for r in drift_rows if r.status in ("warn", "alert")})
     return {
-        "tool": "modelwatch",
+        "tool": tool,
         "versions": {"modelwatch": version("modelwatch"), "duckdb": version("duckdb"),
                      "sqlalchemy": version("sqlalchemy"), "numpy": version("numpy"),
                      "source_sha256": _source_digest(Path(modelwatch.__file__).parent),
@@ -443,10 +502,10 @@ def child_env(work: Path) -> dict:
     return env
 
 
-def tool_command(tool: str, data_dir: Path, variant: str, db: Path, out: Path) -> list[str]:
-    if tool == "modelwatch":
+def tool_command(tool: str, data_dir: Path, variant: str, url: str, out: Path) -> list[str]:
+    if tool in MODELWATCH_TOOLS:
         return [sys.executable, str(Path(__file__).resolve()), "_modelwatch", "--data-dir",
-                str(data_dir), "--db", str(db), "--out", str(out)]
+                str(data_dir), "--url", url, "--tool", tool, "--out", str(out)]
     script = {"evidently": "evidently_drift.py", "nannyml": "nannyml_drift.py",
               "nannyml-10chunks": "nannyml_drift.py"}[tool]
     cmd = [str(PEER_PYTHON), str(PEERS / script), "--data-dir", str(data_dir), "--variant",
@@ -580,6 +639,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, help="data and warehouses (default: a temp dir, "
                         "removed at the end)")
     parser.add_argument("--reinstall-peers", action="store_true", help="recreate benchmarks/.venv")
+    parser.add_argument("--tag", help="suffix of the results files (results/<date>-<tag>.json), "
+                        "e.g. for a second invocation on other sizes the same day")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="only print the tables of an earlier results file")
     args = parser.parse_args(argv)
@@ -593,15 +654,16 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown tools {unknown}; known: {list(TOOLS)}")
     peer_error = None
-    if any(t != "modelwatch" for t in tools):
+    if any(t not in MODELWATCH_TOOLS for t in tools):
         peer_error = ensure_peer_venv(args.reinstall_peers)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="drift_vs_peers-"))
     work.mkdir(parents=True, exist_ok=True)
     env = child_env(work)
-    if "modelwatch" in tools:
+    if any(t in MODELWATCH_TOOLS for t in tools):
         env["PYTHONPATH"] = str(snapshot_modelwatch(work))
+    pg_databases: list[str] = []
     RESULTS.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d")
+    stamp = time.strftime("%Y-%m-%d") + (f"-{args.tag}" if args.tag else "")
     report: dict = {"date": stamp, "machine": machine(), "sizes": sizes, "repeats": args.repeats,
                     "single_run_above_s": args.single_run_above, "tools": tools, "drifted": DRIFTED,
                     "workloads": {}, "warehouse_loads": [], "runs": [], "versions": {}}
@@ -613,20 +675,38 @@ def main(argv: list[str] | None = None) -> int:
             data_dir = work / f"data_{label(n)}"
             print(f"\n== N = {n:,}: writing the workload to {data_dir}", flush=True)
             report["workloads"][label(n)] = write_workload(data_dir, n)
-            dbs = {}
-            if "modelwatch" in tools:
+            dbs: dict[tuple[str, str], str] = {}
+            if any(t in MODELWATCH_TOOLS for t in tools):
                 for variant in VARIANTS:
-                    dbs[variant] = work / f"warehouse_{label(n)}_{variant}.duckdb"
+                    duck = work / f"warehouse_{label(n)}_{variant}.duckdb"
+                    dbs[("modelwatch", variant)] = f"duckdb:///{duck}"
                     out = work / "load.json"
                     run = run_child([sys.executable, str(Path(__file__).resolve()), "_load",
                                      "--data-dir", str(data_dir), "--variant", variant, "--db",
-                                     str(dbs[variant]), "--out", str(out)],
+                                     str(duck), "--out", str(out)],
                                     out, work / "load.log", env, args.timeout)
-                    entry = {"n": n, "variant": variant, "ok": run.ok, "error": run.error,
-                             **(run.result or {})}
+                    entry = {"tool": "modelwatch", "n": n, "variant": variant, "ok": run.ok,
+                             "error": run.error, **(run.result or {})}
                     report["warehouse_loads"].append(entry)
                     print(f"   warehouse load {variant}: "
                           f"{entry.get('load_s', float('nan')):.2f} s (not counted)", flush=True)
+                    if "modelwatch-pg" not in tools:
+                        continue
+                    database = f"drift_bench_{label(n).lower()}_{variant}_{os.getpid()}"
+                    pg_databases.append(database)
+                    run = run_child([sys.executable, str(Path(__file__).resolve()), "_load_pg",
+                                     "--data-dir", str(data_dir), "--db", str(duck),
+                                     "--url", PG_ADMIN_URL, "--database", database,
+                                     "--out", str(out)], out, work / "load_pg.log", env,
+                                    args.timeout)
+                    entry = {"tool": "modelwatch-pg", "n": n, "variant": variant, "ok": run.ok,
+                             "error": run.error, **(run.result or {})}
+                    report["warehouse_loads"].append(entry)
+                    if run.ok:
+                        dbs[("modelwatch-pg", variant)] = entry["url"]
+                    print(f"   PostgreSQL load {variant}: "
+                          f"{entry.get('load_s', float('nan')):.2f} s (not counted)"
+                          + ("" if run.ok else f" FAILED: {run.error}"), flush=True)
             for tool in tools:
                 repeats = args.repeats
                 for variant in VARIANTS:
@@ -634,12 +714,17 @@ def main(argv: list[str] | None = None) -> int:
                     while r < repeats:
                         r += 1
                         base = {"tool": tool, "n": n, "variant": variant, "repeat": r}
-                        if tool != "modelwatch" and peer_error:
+                        if tool not in MODELWATCH_TOOLS and peer_error:
                             report["runs"].append({**base, "ok": False, "error": peer_error})
                             break
                         out = work / "result.json"
                         log = work / f"{tool}_{label(n)}_{variant}_{r}.log"
-                        cmd = tool_command(tool, data_dir, variant, dbs.get(variant, work), out)
+                        if tool in MODELWATCH_TOOLS and (tool, variant) not in dbs:
+                            report["runs"].append({**base, "ok": False,
+                                                   "error": f"no {tool} warehouse"})
+                            break
+                        cmd = tool_command(tool, data_dir, variant, dbs.get((tool, variant), ""),
+                                           out)
                         waited = time.monotonic()
                         busy = wait_until_quiet(args.max_busy, min(args.patience, wait_budget))
                         wait_budget = max(wait_budget - (time.monotonic() - waited), 0.0)
@@ -672,12 +757,18 @@ def main(argv: list[str] | None = None) -> int:
                                       truth)
         for row in report["summary"]:
             loads = [w["load_s"] for w in report["warehouse_loads"]
-                     if row["tool"] == "modelwatch" and w["n"] == row["n"] and w["ok"]]
+                     if w.get("tool", "modelwatch") == row["tool"] and w["n"] == row["n"]
+                     and w["ok"]]
             if loads:
                 row["warehouse_load_s"] = statistics.median(loads)
         table = markdown(report["summary"])
         (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str))
         (RESULTS / f"{stamp}.md").write_text(table + "\n")
+        for database in pg_databases:
+            try:
+                drop_postgres(PG_ADMIN_URL, database)
+            except Exception as exc:  # the report matters more than the cleanup
+                print(f"   could not drop {database}: {exc}", flush=True)
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
     print("\n" + table)
@@ -690,16 +781,21 @@ def main(argv: list[str] | None = None) -> int:
 def _child_main(argv: list[str]) -> int:
     """Entry points of the modelwatch children (``_load`` and ``_modelwatch``)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["_load", "_modelwatch"])
+    parser.add_argument("mode", choices=["_load", "_load_pg", "_modelwatch"])
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--url")
+    parser.add_argument("--database")
+    parser.add_argument("--tool", default="modelwatch")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--variant", choices=VARIANTS)
     args = parser.parse_args(argv)
     if args.mode == "_load":
         result = load_warehouse(args.data_dir, args.variant, args.db)
+    elif args.mode == "_load_pg":
+        result = load_postgres(args.db, args.url, args.database)
     else:
-        result = run_modelwatch(args.data_dir, args.db)
+        result = run_modelwatch(args.data_dir, args.url, args.tool)
     args.out.write_text(json.dumps(result, default=str))
     return 0
 
