@@ -203,3 +203,35 @@ def test_loading_an_mlflow_config_does_not_import_mlflow(mlflow_store, tmp_path)
             "assert 'mlflow' not in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def fake_training(cfg, request):
+    """A retraining target for the test below: it only names the version it 'trained'."""
+    from modelwatch.retraining import TrainedModel
+
+    return TrainedModel(version=f"v2-retrained-{request.window_start:%Y%m%d}",
+                        artifact_uri="s3://models/fraud_demo/v2")
+
+
+def test_retraining_registers_the_challenger_in_mlflow(mlflow_store, duck_url, tmp_path) -> None:
+    from modelwatch.retraining import RetrainRequest, retrain_and_register
+
+    raw = yaml.safe_load(DEMO_YAML.read_text())
+    raw["registry"] = {"backend": "mlflow"}
+    raw["retraining"] = {"callable": f"{__name__}:fake_training"}
+    path = tmp_path / "fraud_mlflow.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    cfg = load_monitor(path)
+    engine = sa.create_engine(duck_url)
+    create_output_tables(engine)
+    request = RetrainRequest(cfg.model.name, W, W + timedelta(days=1), "sustained drift")
+    trained, change = retrain_and_register(engine, cfg, request)
+    assert change.applied and trained.version == "v2-retrained-20261008"
+    backend = get_backend(cfg.registry, engine)
+    assert backend.aliases(cfg.model.name) == {"challenger": "v2-retrained-20261008"}
+    version = backend.client.get_model_version_by_alias(cfg.model.name, "challenger")
+    assert version.source == "s3://models/fraud_demo/v2"
+    rows = _events(engine, "register")
+    assert [(r.version, r.to_alias, r.window_start) for r in rows] == [
+        ("v2-retrained-20261008", "challenger", W)]
+    engine.dispose()
