@@ -19,10 +19,10 @@ from modelwatch.warehouse.tables import create_output_tables, mw_registry_event
 from tests.conftest import DEMO_YAML
 
 W = datetime(2026, 10, 8)
-SKIP = ("mlflow is not installed. Its releases that have registered model aliases need "
-        "cachetools<8 or protobuf<5, which conflict with constraints.txt (cachetools==8.0.2), so it "
-        "is not in the dev extra. To run these tests, in a separate venv: pip install "
-        "'mlflow-skinny==3.18.0' 'cachetools<8'")
+SKIP = ("mlflow is not installed. Every release with registered model aliases conflicts with "
+        "constraints.txt (3.x needs cachetools<8, the lock pins 8.0.2), so it is not in the dev "
+        "extra. To run these tests, in a separate venv: pip install -c constraints.txt -e "
+        "'.[airflow,dev]', then pip install 'mlflow-skinny==3.18.0' 'cachetools<8'")
 
 
 @pytest.fixture
