@@ -17,7 +17,7 @@ from datetime import datetime
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ConfigError, ModelwatchError
-from modelwatch.registry import RegistryChange, register
+from modelwatch.registry import RegistryChange, get_backend
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,10 @@ def run_target(cfg: MonitorConfig, request: RetrainRequest) -> TrainedModel:
 
 def retrain_and_register(engine, cfg: MonitorConfig, request: RetrainRequest
                          ) -> tuple[TrainedModel, RegistryChange]:
-    """Train, then register the new version as challenger (so it enters shadow)."""
+    """Train, then register the new version as challenger (so it enters shadow) in the
+    configured registry backend."""
     trained = run_target(cfg, request)
-    change = register(engine, cfg.model.name, trained.version, alias="challenger",
-                      artifact_uri=trained.artifact_uri, reason=f"retrain: {request.reason}",
-                      window_start=request.window_start)
+    change = get_backend(cfg.registry, engine).register(
+        cfg.model.name, trained.version, alias="challenger", artifact_uri=trained.artifact_uri,
+        reason=f"retrain: {request.reason}", window_start=request.window_start)
     return trained, change

@@ -199,16 +199,20 @@ def step_decide(cfg: MonitorConfig, window: Window, run_id: str,
 
 def step_rollback(cfg: MonitorConfig, window: Window, reason: str,
                   resolver: ConnectionResolver | None = None):
-    from modelwatch.registry import rollback
+    """Champion -> previous in the configured registry backend; audited, once per window."""
+    from modelwatch.registry import get_backend
 
-    return rollback(open_warehouse(cfg, resolver), cfg.model.name, window.start, reason)
+    backend = get_backend(cfg.registry, open_warehouse(cfg, resolver))
+    return backend.rollback(cfg.model.name, window.start, reason)
 
 
 def step_promote(cfg: MonitorConfig, window: Window, reason: str,
                  resolver: ConnectionResolver | None = None):
-    from modelwatch.registry import promote
+    """Challenger -> champion in the configured registry backend; audited, once per window."""
+    from modelwatch.registry import get_backend
 
-    return promote(open_warehouse(cfg, resolver), cfg.model.name, window.start, reason)
+    backend = get_backend(cfg.registry, open_warehouse(cfg, resolver))
+    return backend.promote(cfg.model.name, window.start, reason)
 
 
 def step_retrain(cfg: MonitorConfig, window: Window, reason: str,

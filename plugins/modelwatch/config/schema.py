@@ -16,6 +16,7 @@ from modelwatch.config.data_layer import DataLayerSettings
 from modelwatch.config.durations import format_duration, parse_duration
 from modelwatch.config.identifiers import check_identifier
 from modelwatch.config.outcome import OutcomeSettings
+from modelwatch.config.registry import RegistrySettings
 from modelwatch.config.shadow import ShadowSettings
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -444,6 +445,10 @@ class MonitorConfig(Strict):
     slices: SliceSettings = Field(default_factory=SliceSettings, description="Per-segment slices.")
     decisions: list[Rule] = Field(default_factory=list, description="Decision rules.")
     retraining: Retraining | None = Field(None, description="What a retrain runs.")
+    registry: RegistrySettings = Field(
+        default_factory=RegistrySettings,
+        description="Model registry backend that rollback, promote and retraining move the aliases "
+        "in (see docs/decisions.md); the audit trail stays in the warehouse.")
     alerting: Alerting = Field(default_factory=Alerting, description="Links in alerts.")
     data_layer: DataLayerSettings = Field(
         default_factory=DataLayerSettings,

@@ -1,4 +1,4 @@
-"""The model registry in the warehouse (``mw_model_registry`` + ``mw_registry_event``).
+"""The ``warehouse`` registry backend: aliases in ``mw_model_registry``, audit in ``mw_registry_event``.
 
 Aliases: ``champion`` (serving), ``challenger`` (in shadow), ``previous`` (the champion before the
 last change, what a rollback returns to). Every change is one transaction with an audit event
@@ -8,27 +8,18 @@ rollback and promote are idempotent.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from modelwatch.clock import utcnow
-from modelwatch.warehouse.tables import mw_model_registry, mw_registry_event
-
-
-@dataclass(frozen=True)
-class RegistryChange:
-    action: str
-    applied: bool
-    champion: str | None
-    detail: str
-
-
-def _event_id(model: str, action: str, key: str) -> str:
-    return hashlib.sha256(f"{model}|{action}|{key}".encode()).hexdigest()[:32]
+from modelwatch.registry.audit import RegistryChange
+from modelwatch.registry.audit import audit as _audit
+from modelwatch.registry.audit import done as _done
+from modelwatch.registry.audit import event_id as _event_id
+from modelwatch.registry.backends import register_backend
+from modelwatch.warehouse.tables import mw_model_registry
 
 
 def aliases(conn: Connection, model: str) -> dict[str, str]:
@@ -46,22 +37,6 @@ def _set_alias(conn: Connection, model: str, alias: str, version: str | None) ->
         conn.execute(sa.update(mw_model_registry).where(
             mw_model_registry.c.model_name == model, mw_model_registry.c.version == version)
             .values(alias=alias))
-
-
-def _audit(conn: Connection, event_id: str, model: str, version: str, event: str,
-           from_alias: str | None, to_alias: str | None, reason: str,
-           window_start: datetime | None = None) -> None:
-    """One audit row; ``window_start`` is the monitored window that caused it (when one did), so
-    timelines place a backfilled rollback at its window rather than at the wall-clock time."""
-    conn.execute(sa.insert(mw_registry_event).values(
-        event_id=event_id, model_name=model, version=version, event=event,
-        from_alias=from_alias, to_alias=to_alias, reason=reason, event_at=utcnow(),
-        window_start=window_start))
-
-
-def _done(conn: Connection, event_id: str) -> bool:
-    return conn.execute(sa.select(sa.func.count()).select_from(mw_registry_event)
-                        .where(mw_registry_event.c.event_id == event_id)).scalar_one() > 0
 
 
 def register(engine: Engine, model: str, version: str, *, alias: str | None = None,
@@ -127,3 +102,33 @@ def promote(engine: Engine, model: str, window_start: datetime, reason: str) -> 
         _audit(conn, event_id, model, challenger, "promote", "challenger", "champion",
                f"{reason} (was {old})", window_start)
     return RegistryChange("promote", True, challenger, f"{old} -> {challenger}")
+
+
+class WarehouseBackend:
+    """The default backend: the functions above over the monitor's warehouse."""
+
+    name = "warehouse"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def aliases(self, model: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return aliases(conn, model)
+
+    def register(self, model: str, version: str, *, alias: str | None = None,
+                 artifact_uri: str | None = None, reason: str = "registered",
+                 window_start: datetime | None = None) -> RegistryChange:
+        return register(self.engine, model, version, alias=alias, artifact_uri=artifact_uri,
+                        reason=reason, window_start=window_start)
+
+    def rollback(self, model: str, window_start: datetime, reason: str) -> RegistryChange:
+        return rollback(self.engine, model, window_start, reason)
+
+    def promote(self, model: str, window_start: datetime, reason: str) -> RegistryChange:
+        return promote(self.engine, model, window_start, reason)
+
+
+@register_backend("warehouse")
+def _warehouse(settings, engine: Engine) -> WarehouseBackend:
+    return WarehouseBackend(engine)
