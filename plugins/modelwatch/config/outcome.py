@@ -17,6 +17,17 @@ from modelwatch.config.identifiers import check_identifier
 Column = Annotated[str, BeforeValidator(lambda v: check_identifier(str(v)))]
 
 
+class RankingSettings(BaseModel):
+    """Ranking models: the cut-off of the top-k metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    k: int = Field(
+        10, ge=1, le=1000,
+        description="Cut-off of NDCG@k, MAP@k, recall@k and catalog coverage@k: the first k "
+        "positions of each request (by `columns.rank`, else by score).")
+
+
 class OutcomeSettings(BaseModel):
     """Delayed labels, realized and estimated performance, business KPIs."""
 
@@ -61,6 +72,9 @@ class OutcomeSettings(BaseModel):
         True,
         description="Estimate performance before labels mature (confidence-based, from scores "
         "calibrated on the labelled reference); binary models only.")
+    ranking: RankingSettings = Field(
+        default_factory=RankingSettings,
+        description="Ranking models (`model.task: ranking`): top-k cut-off (see docs/outcome.md).")
     kpi_ts: Column = Field("ts", description="KPI table: time column (UTC).")
     kpi_name: Column = Field("kpi", description="KPI table: KPI name column.")
     kpi_value: Column = Field("value", description="KPI table: numeric value column.")

@@ -76,9 +76,12 @@ def reference_key(cfg: MonitorConfig, segments: dict[str, list[str]]) -> str:
         "reference": cfg.reference.model_dump(mode="json"),
         "delay": cfg.labels.delay.total_seconds(),
         "tables": [cfg.tables.predictions, cfg.tables.labels],
-        "columns": cfg.columns.model_dump(mode="json"),
+        # ranking's keys only when set, so adding them left every other model's key as it was
+        "columns": cfg.columns.model_dump(mode="json", exclude={
+            k for k in ("item", "rank") if getattr(cfg.columns, k) is None}),
         "segments": segments,
-        "outcome": cfg.outcome.model_dump(mode="json", exclude={"enabled", "lookback_windows"}),
+        "outcome": cfg.outcome.model_dump(mode="json", exclude={"enabled", "lookback_windows"} | (
+            set() if cfg.model.task == "ranking" else {"ranking"})),
         "min_rows": cfg.slices.min_rows,
     }
     return "outcome-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
