@@ -30,8 +30,9 @@ row (``min`` of event time and segment values): segment columns should be reques
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -65,6 +66,23 @@ class RankingSums:
     top_items: float = 0.0  # distinct items in any request's top k
     candidate_items: float = 0.0  # distinct candidate items
     k: int = 10
+    # a reference read per window: the mean of its windows' catalog coverage, and their number
+    window_coverage: float | None = None
+    windows: int = 1
+
+    @classmethod
+    def combine(cls, parts: list[RankingSums]) -> RankingSums:
+        """The reference from its windows: per-request sums add up; catalog coverage, which grows
+        with a window's traffic, is the mean over the windows (so a day is compared with a
+        typical reference day, not with a fortnight)."""
+        additive = [f.name for f in fields(cls)][:11]
+        out = cls(*[math.fsum(getattr(p, name) for p in parts) for name in additive], k=parts[0].k)
+        covered = [p.top_items / p.candidate_items for p in parts if p.candidate_items > 0]
+        out.top_items = max((p.top_items for p in parts), default=0.0)
+        out.candidate_items = max((p.candidate_items for p in parts), default=0.0)
+        out.window_coverage = sum(covered) / len(covered) if covered else None
+        out.windows = len(covered)
+        return out
 
     @property
     def n_rows(self) -> int:
@@ -182,7 +200,12 @@ def ranking_metrics(s: RankingSums, settings: OutcomeSettings, rng, gate: int, s
             mean, lo, hi = mean_interval(getattr(s, f"{name}_sum"), getattr(s, f"{name}_sq"),
                                          s.relevant, conf)
             out[check] = MetricValue.of(mean, max(lo, 0.0), min(hi, 1.0), "normal", **counts)
-    if s.candidate_items <= 0:
+    if s.window_coverage is not None:
+        out["catalog_coverage_at_k"] = MetricValue(
+            s.window_coverage, None, None, "none",
+            {"k": k, "requests": s.n_rows, "windows": s.windows,
+             "note": "mean of the reference windows' coverage"})
+    elif s.candidate_items <= 0:
         out["catalog_coverage_at_k"] = MetricValue.missing("no candidate items in the window")
     else:
         out["catalog_coverage_at_k"] = MetricValue(

@@ -97,7 +97,16 @@ def compute_reference(conn: Connection, cfg: MonitorConfig, segments: dict[str, 
     from modelwatch.outcome.tasks import task_of  # the registry imports this module
 
     task = task_of(cfg)
-    aggregates = task.fetch(conn, cfg, source, [start], segments) if task else {}
+    starts = [start]
+    if task and task.combine and not cfg.reference.table:
+        n = max(1, int((end - start) / cfg.schedule.window))
+        starts = [start + cfg.schedule.window * i for i in range(n)]
+    aggregates = task.fetch(conn, cfg, source, starts, segments) if task else {}
+    if task and task.combine and not cfg.reference.table:
+        parts: dict[str, list] = {}
+        for (_, key), agg in sorted(aggregates.items()):
+            parts.setdefault(key, []).append(agg)
+        aggregates = {(0, key): task.combine(aggs) for key, aggs in parts.items()}
     slices = {}
     for (_, key), c in sorted(aggregates.items()):
         gate, setting = gate_of(cfg, key)

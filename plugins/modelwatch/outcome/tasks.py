@@ -53,6 +53,10 @@ class OutcomeTask:
     # enough: the slice has the labelled rows its gate asks for (metrics are stored only then)
     calibrate: Callable | None = None  # (whole-population aggregate) -> Calibrator
     headline: tuple[str, ...] = ()  # the checks a task log shows per window
+    # (aggregates of one slice, one per reference window) -> one aggregate. Set when a metric
+    # grows with the window's traffic (catalog coverage), so the reference is read per window of
+    # schedule.window and its value is comparable with one monitored window's
+    combine: Callable | None = None
 
 
 # --- binary ---------------------------------------------------------------------------------------
@@ -130,6 +134,8 @@ def _ranking_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, en
     if not enough:
         return {}
     metrics = ranking_task.ranking_metrics(agg, s, rng, gate, setting)
+    if agg.window_coverage is None:  # a reference table: no windows a day's coverage compares to
+        metrics.pop("catalog_coverage_at_k")
     return {"metrics": {m: v.as_dict() for m, v in metrics.items() if v.value is not None}}
 
 
@@ -141,7 +147,8 @@ TASKS: dict[str, OutcomeTask] = {
     "multiclass": OutcomeTask(multiclass.fetch_confusion, _multiclass_rows, _multiclass_reference,
                               headline=("accuracy", "macro_f1")),
     "ranking": OutcomeTask(ranking_task.fetch_ranking, _ranking_rows, _ranking_reference,
-                           headline=("ndcg_at_k", "map_at_k", "recall_at_k")),
+                           headline=("ndcg_at_k", "map_at_k", "recall_at_k"),
+                           combine=ranking_task.RankingSums.combine),
 }
 
 
