@@ -62,8 +62,9 @@ class OutcomeSettings(BaseModel):
     seed: int = Field(0, ge=0, description="Seed of those resamples.")
     min_labelled_rows: int = Field(
         100, ge=1,
-        description="Whole-population gate: fewer labelled rows in a window and its realized "
-        "metrics are `skipped` with the reason (slices use `slices.min_rows`).")
+        description="Whole-population gate: fewer labelled rows (ranking: requests with a labelled "
+        "item) in a window and its realized metrics are `skipped` with the reason (slices use "
+        "`slices.min_rows`).")
     min_class_rows: int = Field(
         5, ge=1,
         description="ROC AUC, PR AUC and recall need at least this many labelled positives (and "
