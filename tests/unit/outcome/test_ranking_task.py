@@ -211,3 +211,38 @@ def test_judged_as_a_share_of_the_reference_value(engine) -> None:
     assert row.details["judged"] is True and row.status == "warn"
     assert row.details["adverse_change_lower_bound"] == pytest.approx(0.15)
     assert rows["ndcg_at_k"].details["judged"] is False  # no reference value
+
+
+def test_other_models_keep_their_cached_reference_key(demo_cfg) -> None:
+    # the keys main computed before ranking existed: adding columns.item/rank and
+    # outcome.ranking must not make every deployed model recompute its reference
+    from modelwatch.outcome.reference import reference_key
+
+    assert reference_key(demo_cfg, {"region": ["EU", "NA"]}) == \
+        "outcome-bd97f61fb089694447dec4da12169ed8"
+    assert reference_key(task_config("regression", prediction=None), {}) == \
+        "outcome-bcdaa802cd7547cbdb36b1378134ada0"
+    cfg = ranking_cfg()
+    assert reference_key(cfg, {}) != reference_key(ranking_cfg(k=5), {})
+
+
+def test_reference_coverage_is_the_mean_of_its_windows(engine) -> None:
+    from modelwatch.outcome.ranking_task import RankingSums
+    from modelwatch.outcome.tasks import TASKS
+
+    cfg = ranking_cfg()
+    with engine.connect() as conn:  # q1, q2 in the first 2 hours, q3–q5 after
+        source = joined(cfg, D, D + timedelta(days=1), AS_OF, {})
+        parts = fetch_ranking(conn, cfg, source, [D, D + timedelta(hours=2)], {})
+    first, second = parts[(0, "all")], parts[(1, "all")]
+    assert (first.top_items, first.candidate_items) == (3, 5)  # a b c of a–e
+    assert (second.top_items, second.candidate_items) == (7, 8)  # x y a f g h b of those + c
+    whole = RankingSums.combine([first, second])
+    assert (whole.n_rows, whole.n_labelled, whole.relevant) == (5, 4, 3)
+    task = TASKS["ranking"]
+    entry = task.reference(whole, cfg.outcome, None, 1, "outcome.min_labelled_rows", True)
+    assert entry["metrics"]["catalog_coverage_at_k"]["value"] == pytest.approx((3 / 5 + 7 / 8) / 2)
+    assert entry["metrics"]["ndcg_at_k"]["value"] == pytest.approx(np.mean(list(NDCG.values())))
+    # a reference table has no windows: its coverage is not stored, so it is not judged
+    entry = task.reference(second, cfg.outcome, None, 1, "outcome.min_labelled_rows", True)
+    assert "catalog_coverage_at_k" not in entry["metrics"] and "ndcg_at_k" in entry["metrics"]
