@@ -50,14 +50,13 @@ AP = {"q1": 0.25, "q2": (1 + 2 / 3) / 2, "q5": 0.0}
 
 
 def ranking_cfg(k: int = K, **columns):
-    cfg = task_config("ranking", item="item", prediction=None, **columns)
+    cfg = task_config("ranking", **{"item": "item", "prediction": None, **columns})
     return cfg.model_copy(update={"outcome": cfg.outcome.model_copy(
         update={"ranking": RankingSettings(k=k), "min_labelled_rows": 3}),
         "slices": cfg.slices.model_copy(update={"min_rows": 2})})
 
 
-@pytest.fixture
-def engine(duck_url):
+def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for i, (rid, (region, items, _)) in enumerate(REQUESTS.items()):
         for pos, item in enumerate(items, start=1):
@@ -69,9 +68,15 @@ def engine(duck_url):
                          "region": region, "amount": 1.0})
     labels = [{"request_id": rid, "item": item, "label": rel, "label_ts": D + timedelta(days=1)}
               for rid, (_, _, rels) in REQUESTS.items() for item, rel in rels.items()]
+    return pd.DataFrame(rows), pd.DataFrame(labels)
+
+
+@pytest.fixture
+def engine(duck_url):
+    preds, labels = frames()
     eng = sa.create_engine(duck_url)
-    load_frame(eng, "predictions", pd.DataFrame(rows))
-    load_frame(eng, "labels", pd.DataFrame(labels))
+    load_frame(eng, "predictions", preds)
+    load_frame(eng, "labels", labels)
     yield eng
     eng.dispose()
 
@@ -144,6 +149,21 @@ def test_served_rank_column_orders_the_items(engine) -> None:
     cfg = ranking_cfg(score="flat", rank="served_rank")
     m = metrics(fetch(engine, cfg, {})[(0, "all")], cfg)
     assert m["ndcg_at_k"].value == pytest.approx(np.mean(list(NDCG.values())), abs=1e-11)
+    assert m["map_at_k"].value == pytest.approx(np.mean(list(AP.values())), abs=1e-11)
+
+
+def test_column_names_from_config_are_quoted(duck_url) -> None:
+    # a reserved word as the rank column and a mixed-case item column: unquoted, neither parses
+    preds, labels = frames()
+    preds = preds.rename(columns={"served_rank": "order", "item": "Item"})
+    eng = sa.create_engine(duck_url)
+    load_frame(eng, "predictions", preds)
+    load_frame(eng, "labels", labels.rename(columns={"item": "Item"}))
+    cfg = ranking_cfg(score="flat", rank="order", item="Item")
+    try:
+        m = metrics(fetch(eng, cfg, {})[(0, "all")], cfg)
+    finally:
+        eng.dispose()
     assert m["map_at_k"].value == pytest.approx(np.mean(list(AP.values())), abs=1e-11)
 
 
