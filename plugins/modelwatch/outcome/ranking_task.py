@@ -46,6 +46,7 @@ from modelwatch.outcome.values import MetricValue
 
 REALIZED = ("ndcg_at_k", "map_at_k", "recall_at_k", "catalog_coverage_at_k")
 MEANS = ("ndcg", "ap", "recall")
+NOT_ADDITIVE = ("top_items", "candidate_items", "k", "window_coverage", "windows")
 
 
 @dataclass
@@ -75,7 +76,7 @@ class RankingSums:
         """The reference from its windows: per-request sums add up; catalog coverage, which grows
         with a window's traffic, is the mean over the windows (so a day is compared with a
         typical reference day, not with a fortnight)."""
-        additive = [f.name for f in fields(cls)][:11]
+        additive = [f.name for f in fields(cls) if f.name not in NOT_ADDITIVE]
         out = cls(*[math.fsum(getattr(p, name) for p in parts) for name in additive], k=parts[0].k)
         covered = [p.top_items / p.candidate_items for p in parts if p.candidate_items > 0]
         out.top_items = max((p.top_items for p in parts), default=0.0)
