@@ -107,3 +107,31 @@ def test_missing_required_section(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda raw: raw.pop("owners"))
     message = _error(path)
     assert "key `owners`" in message and "(missing)" in message
+
+
+def _ranking(raw: dict, **columns) -> None:
+    raw["model"]["task"] = "ranking"
+    raw["columns"].update(columns)
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda raw: _ranking(raw), ["columns.item", "item: item_id"]),
+    (lambda raw: _ranking(raw, item="request_id"),
+     ["columns.item='request_id' is also columns.request_id"]),
+    (lambda raw: _ranking(raw, item="item_id", rank="item_id"),
+     ["columns.rank='item_id' is also columns.item", "remove columns.rank"]),
+    (lambda raw: raw["columns"].update(item="item_id"),
+     ["columns.item='item_id' is for ranking models (model.task: binary)", "remove it"]),
+    (lambda raw: raw["columns"].update(rank="pos"), ["columns.rank='pos' is for ranking"]),
+    (lambda raw: (_ranking(raw, item="item_id"), raw.setdefault("outcome", {}).update(
+        ranking={"k": 0})), ["outcome.ranking.k", "0"]),
+])
+def test_ranking_columns_are_checked(tmp_path: Path, mutate, expected) -> None:
+    message = _error(_write(tmp_path, mutate))
+    for part in expected:
+        assert part in message, message
+
+
+def test_a_ranking_monitor_is_valid(tmp_path: Path) -> None:
+    cfg = load_monitor(_write(tmp_path, lambda raw: _ranking(raw, item="item_id", rank="pos")))
+    assert (cfg.columns.item, cfg.columns.rank, cfg.outcome.ranking.k) == ("item_id", "pos", 10)

@@ -17,6 +17,17 @@ from modelwatch.config.identifiers import check_identifier
 Column = Annotated[str, BeforeValidator(lambda v: check_identifier(str(v)))]
 
 
+class RankingSettings(BaseModel):
+    """Ranking models: the cut-off of the top-k metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    k: int = Field(
+        10, ge=1, le=1000,
+        description="Cut-off of NDCG@k, MAP@k, recall@k and catalog coverage@k: the first k "
+        "positions of each request (by `columns.rank`, else by score).")
+
+
 class OutcomeSettings(BaseModel):
     """Delayed labels, realized and estimated performance, business KPIs."""
 
@@ -51,8 +62,9 @@ class OutcomeSettings(BaseModel):
     seed: int = Field(0, ge=0, description="Seed of those resamples.")
     min_labelled_rows: int = Field(
         100, ge=1,
-        description="Whole-population gate: fewer labelled rows in a window and its realized "
-        "metrics are `skipped` with the reason (slices use `slices.min_rows`).")
+        description="Whole-population gate: fewer labelled rows (ranking: requests with a labelled "
+        "item) in a window and its realized metrics are `skipped` with the reason (slices use "
+        "`slices.min_rows`).")
     min_class_rows: int = Field(
         5, ge=1,
         description="ROC AUC, PR AUC and recall need at least this many labelled positives (and "
@@ -61,6 +73,9 @@ class OutcomeSettings(BaseModel):
         True,
         description="Estimate performance before labels mature (confidence-based, from scores "
         "calibrated on the labelled reference); binary models only.")
+    ranking: RankingSettings = Field(
+        default_factory=RankingSettings,
+        description="Ranking models (`model.task: ranking`): top-k cut-off (see docs/outcome.md).")
     kpi_ts: Column = Field("ts", description="KPI table: time column (UTC).")
     kpi_name: Column = Field("kpi", description="KPI table: KPI name column.")
     kpi_value: Column = Field("value", description="KPI table: numeric value column.")

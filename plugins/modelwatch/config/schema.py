@@ -112,6 +112,17 @@ class Columns(Strict):
         "the same order. Enables log loss, and argmax decisions when `prediction` is not set. "
         "Labels and predicted classes are compared as text.",
     )
+    item: Identifier | None = Field(
+        None,
+        description="Ranking: item id column, in both the predictions table (one row per request "
+        "and candidate item) and the labels table (relevance per request and item). Required for "
+        "ranking models, not allowed for the others.",
+    )
+    rank: Identifier | None = Field(
+        None,
+        description="Ranking: served position of the item within its request (1 = top). Unset: "
+        "items are ranked by the first `score` column, highest first (ties by item id).",
+    )
     latency_ms: Identifier | None = Field(None, description="Serving latency in ms, if logged.")
     label: Identifier = Field("label", description="Label column in the labels table.")
     label_ts: Identifier = Field("label_ts", description="When the label arrived.")
@@ -481,6 +492,27 @@ class MonitorConfig(Strict):
             if len(c.classes) != len(c.score) or len(set(c.classes)) != len(c.classes):
                 raise ValueError(f"columns.classes {c.classes} must name one distinct class per "
                                  f"score column {c.score}, in the same order")
+        for key in ("item", "rank"):
+            value = getattr(c, key)
+            if value is not None and task != "ranking":
+                raise ValueError(f"columns.{key}={value!r} is for ranking models (model.task: "
+                                 f"{task}); remove it")
+        if task == "ranking":
+            if c.item is None:
+                raise ValueError("a ranking model needs columns.item (got none): set it to the item "
+                                 "id column of the predictions and labels tables, e.g. "
+                                 "`item: item_id`")
+            keys = {"request_id": c.request_id, "event_ts": c.event_ts, "label": c.label}
+            for key in ("item", "rank"):
+                value = getattr(c, key)
+                clash = [k for k, v in keys.items() if v == value]
+                if clash:
+                    raise ValueError(f"columns.{key}={value!r} is also columns.{clash[0]}: name "
+                                     f"the {key} column of the predictions table instead")
+            if c.rank is not None and c.rank == c.item:
+                raise ValueError(f"columns.rank={c.rank!r} is also columns.item: name the served "
+                                 "position column (1 = top), or remove columns.rank to rank by "
+                                 "score")
         if task == "multiclass" and c.prediction is None and c.classes is None:
             raise ValueError("a multiclass model needs the served class: set columns.prediction, "
                              "or columns.classes (one per score column) to take the argmax")

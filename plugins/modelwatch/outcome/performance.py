@@ -68,11 +68,14 @@ def gate_of(cfg: MonitorConfig, key: str) -> tuple[int, str]:
 
 def task_realized_rows(cfg: MonitorConfig, w: EvalWindow, aggregates: dict[str, object],
                        ref: OutcomeReference, bases: dict[str, dict], checks: tuple[str, ...],
-                       compute: Callable[..., dict[str, MetricValue]]) -> list[MetricRow]:
-    """Realized rows of a task without estimation (regression, multiclass), as the binary ones:
-    mature windows only, every slice gated on its labelled rows, judged against the reference.
+                       compute: Callable[..., dict[str, MetricValue]],
+                       unit: str = "labelled rows") -> list[MetricRow]:
+    """Realized rows of a task without estimation (regression, multiclass, ranking), as the
+    binary ones: mature windows only, every slice gated on its labelled rows (ranking: requests),
+    judged against the reference.
 
-    ``compute(aggregate, settings, rng, gate, setting)`` gives the task's metric values.
+    ``compute(aggregate, settings, rng, gate, setting)`` gives the task's metric values; ``unit``
+    names what ``n_labelled`` counts in the skip reason.
     """
     s = cfg.outcome
     if not w.mature:
@@ -82,7 +85,7 @@ def task_realized_rows(cfg: MonitorConfig, w: EvalWindow, aggregates: dict[str, 
     for key, agg in _ordered(aggregates):
         gate, setting = gate_of(cfg, key)
         if agg.n_labelled < gate:
-            rows += [skipped(m, f"{agg.n_labelled} labelled rows, fewer than {setting}={gate}",
+            rows += [skipped(m, f"{agg.n_labelled} {unit}, fewer than {setting}={gate}",
                              key, **bases[key]) for m in checks]
             continue
         metrics = compute(agg, s, rng_for(s.seed, w.start.isoformat(), key, "realized"), gate,

@@ -74,9 +74,20 @@ def _class_columns(cfg: MonitorConfig, preds: sa.TableClause) -> tuple[list, lis
     return [pred.label("pred"), *[p.label(f"p{i}") for i, p in enumerate(probs)]], filters
 
 
+def _ranked_columns(cfg: MonitorConfig, preds: sa.TableClause) -> tuple[list, list]:
+    """Ranking: ``item`` and ``srank``, the sort key within the request (ascending): the served
+    position ``columns.rank`` if set, else minus the first score column."""
+    c = cfg.columns
+    order = preds.c[c.rank] if c.rank else preds.c[c.score[0]]
+    srank = sa.cast(order, sa.Double) if c.rank else -sa.cast(order, sa.Double)
+    return ([preds.c[c.item].label("item"), srank.label("srank")],
+            [order.is_not(None), preds.c[c.item].is_not(None)])
+
+
 PREDICTION_COLUMNS = {"binary": _score_columns, "regression": _score_columns,
-                      "ranking": _score_columns, "multiclass": _class_columns}
-LABEL_TYPES = {"binary": sa.Double, "regression": sa.Double, "multiclass": sa.String}
+                      "ranking": _ranked_columns, "multiclass": _class_columns}
+LABEL_TYPES = {"binary": sa.Double, "regression": sa.Double, "multiclass": sa.String,
+               "ranking": sa.Double}
 
 
 def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: datetime | None,
@@ -84,9 +95,13 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
     """One row per scored prediction in ``[start, end)`` with its newest label as of the cutoff.
 
     Columns: ``ts``, the prediction columns of the task (``score``: binary, regression;
-    ``pred``, ``p0..``: multiclass), ``version``, ``seg0..``, ``label`` (NULL if none yet; a
-    number for binary models, 1 = positive, and regression; text for multiclass), ``label_ts``,
-    ``n_labels``, ``label_min``, ``label_max``.
+    ``pred``, ``p0..``: multiclass; ``rid``, ``item``, ``srank``: ranking), ``version``,
+    ``seg0..``, ``label`` (NULL if none yet; a number for binary models, 1 = positive, regression
+    and ranking (the relevance); text for multiclass), ``label_ts``, ``n_labels``, ``label_min``,
+    ``label_max``.
+
+    A ranking model has one prediction row per (request, item) and labels per (request, item):
+    the join and the duplicate count are on both.
     """
     c = cfg.columns
     preds = predictions_ref(cfg, table)
@@ -97,17 +112,22 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
                    sa.cast(preds.c[c.model_version], sa.String).label("version"), *seg_cols)
          .where(window_filter(cfg, preds, start, end), *filters)
          .subquery("p"))
-    labels = table_ref(cfg.tables.labels, c.request_id, c.label, c.label_ts)
+    ranked = cfg.model.task == "ranking"
+    item = [c.item] if ranked else []
+    labels = table_ref(cfg.tables.labels, c.request_id, *item, c.label, c.label_ts)
     label = labels.c[c.label]
     label_type = LABEL_TYPES.get(cfg.model.task)
     lab_q = sa.select(labels.c[c.request_id].label("rid"),
+                      *[labels.c[col].label("item") for col in item],
                       (sa.cast(label, label_type) if label_type else label).label("label"),
                       labels.c[c.label_ts].label("label_ts")).where(labels.c[c.label].is_not(None))
     if label_cutoff is not None:
         lab_q = lab_q.where(labels.c[c.label_ts] <= label_cutoff)
     lab = lab_q.subquery("l")
-    per_request = {"partition_by": p.c.rid}
-    j = (sa.select(*[col for col in p.c if col.name != "rid"], lab.c.label, lab.c.label_ts,
+    per_request = {"partition_by": [p.c.rid, p.c.item] if ranked else p.c.rid}
+    on = sa.and_(p.c.rid == lab.c.rid, p.c.item == lab.c.item) if ranked else p.c.rid == lab.c.rid
+    j = (sa.select(*[col for col in p.c if ranked or col.name != "rid"], lab.c.label,
+                   lab.c.label_ts,
                    sa.func.row_number().over(
                        **per_request,
                        order_by=[lab.c.label_ts.desc().nulls_last(), lab.c.label.desc().nulls_last()]
@@ -115,7 +135,7 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
                    sa.func.count(lab.c.label).over(**per_request).label("n_labels"),
                    sa.func.min(lab.c.label).over(**per_request).label("label_min"),
                    sa.func.max(lab.c.label).over(**per_request).label("label_max"))
-         .select_from(p.outerjoin(lab, p.c.rid == lab.c.rid))
+         .select_from(p.outerjoin(lab, on))
          .subquery("j"))
     return sa.select(j).where(j.c.rn == 1).subquery("d")
 

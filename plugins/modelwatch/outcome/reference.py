@@ -76,9 +76,12 @@ def reference_key(cfg: MonitorConfig, segments: dict[str, list[str]]) -> str:
         "reference": cfg.reference.model_dump(mode="json"),
         "delay": cfg.labels.delay.total_seconds(),
         "tables": [cfg.tables.predictions, cfg.tables.labels],
-        "columns": cfg.columns.model_dump(mode="json"),
+        # ranking's keys only when set, so adding them left every other model's key as it was
+        "columns": cfg.columns.model_dump(mode="json", exclude={
+            k for k in ("item", "rank") if getattr(cfg.columns, k) is None}),
         "segments": segments,
-        "outcome": cfg.outcome.model_dump(mode="json", exclude={"enabled", "lookback_windows"}),
+        "outcome": cfg.outcome.model_dump(mode="json", exclude={"enabled", "lookback_windows"} | (
+            set() if cfg.model.task == "ranking" else {"ranking"})),
         "min_rows": cfg.slices.min_rows,
     }
     return "outcome-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
@@ -94,7 +97,16 @@ def compute_reference(conn: Connection, cfg: MonitorConfig, segments: dict[str, 
     from modelwatch.outcome.tasks import task_of  # the registry imports this module
 
     task = task_of(cfg)
-    aggregates = task.fetch(conn, cfg, source, [start], segments) if task else {}
+    starts = [start]
+    if task and task.combine and not cfg.reference.table:
+        n = max(1, int((end - start) / cfg.schedule.window))
+        starts = [start + cfg.schedule.window * i for i in range(n)]
+    aggregates = task.fetch(conn, cfg, source, starts, segments) if task else {}
+    if task and task.combine and not cfg.reference.table:
+        parts: dict[str, list] = {}
+        for (_, key), agg in sorted(aggregates.items()):
+            parts.setdefault(key, []).append(agg)
+        aggregates = {(0, key): task.combine(aggs) for key, aggs in parts.items()}
     slices = {}
     for (_, key), c in sorted(aggregates.items()):
         gate, setting = gate_of(cfg, key)

@@ -10,8 +10,9 @@ every task expose ``n_rows``, ``n_labelled`` and ``coverage``, which the label r
 | binary | score cells (``cells.py``) | realized + estimated + estimation error | positive rate |
 | regression | error sums (``regression.py``) | mae, rmse, mape, bias | label mean |
 | multiclass | confusion matrix (``multiclass.py``) | accuracy, macro_f1, weighted_f1, log_loss | class mix |
+| ranking | top-k sums (``ranking_task.py``) | ndcg/map/recall/catalog_coverage ``_at_k`` | — |
 
-A task missing here (ranking) gets its label rows and KPIs, and one ``skipped`` row saying its
+A task missing here gets its label rows and KPIs, and one ``skipped`` row saying its
 performance metrics are not implemented.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from modelwatch.config.outcome import OutcomeSettings
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
-from modelwatch.outcome import multiclass, regression
+from modelwatch.outcome import multiclass, ranking_task, regression
 from modelwatch.outcome.binary import positive_rate, realized_metrics
 from modelwatch.outcome.estimation import Calibrator
 from modelwatch.outcome.label_checks import class_mix_rows, label_mean_rows, positive_rate_rows
@@ -52,6 +53,10 @@ class OutcomeTask:
     # enough: the slice has the labelled rows its gate asks for (metrics are stored only then)
     calibrate: Callable | None = None  # (whole-population aggregate) -> Calibrator
     headline: tuple[str, ...] = ()  # the checks a task log shows per window
+    # (aggregates of one slice, one per reference window) -> one aggregate. Set when a metric
+    # grows with the window's traffic (catalog coverage), so the reference is read per window of
+    # schedule.window and its value is comparable with one monitored window's
+    combine: Callable | None = None
 
 
 # --- binary ---------------------------------------------------------------------------------------
@@ -116,6 +121,24 @@ def _multiclass_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str,
                                                                           strict=True)}}
 
 
+# --- ranking --------------------------------------------------------------------------------------
+def _ranking_rows(cfg: MonitorConfig, w: EvalWindow, sums: dict, ref: OutcomeReference,
+                  bases: dict[str, dict]) -> list[MetricRow]:
+    return task_realized_rows(cfg, w, sums, ref, bases, ranking_task.REALIZED,
+                              ranking_task.ranking_metrics,
+                              unit="labelled requests (with at least one labelled item)")
+
+
+def _ranking_reference(agg, s: OutcomeSettings, rng, gate: int, setting: str, enough: bool
+                       ) -> dict:
+    if not enough:
+        return {}
+    metrics = ranking_task.ranking_metrics(agg, s, rng, gate, setting)
+    if agg.window_coverage is None:  # a reference table: no windows a day's coverage compares to
+        metrics.pop("catalog_coverage_at_k")
+    return {"metrics": {m: v.as_dict() for m, v in metrics.items() if v.value is not None}}
+
+
 TASKS: dict[str, OutcomeTask] = {
     "binary": OutcomeTask(fetch_cells, _binary_rows, _binary_reference, Calibrator.fit,
                           ("roc_auc", "estimated_roc_auc")),
@@ -123,6 +146,9 @@ TASKS: dict[str, OutcomeTask] = {
                               headline=("mae", "rmse", "bias")),
     "multiclass": OutcomeTask(multiclass.fetch_confusion, _multiclass_rows, _multiclass_reference,
                               headline=("accuracy", "macro_f1")),
+    "ranking": OutcomeTask(ranking_task.fetch_ranking, _ranking_rows, _ranking_reference,
+                           headline=("ndcg_at_k", "map_at_k", "recall_at_k"),
+                           combine=ranking_task.RankingSums.combine),
 }
 
 
@@ -137,7 +163,7 @@ def headline_checks(cfg: MonitorConfig) -> tuple[str, ...]:
 
 
 def unsupported_rows(cfg: MonitorConfig, bases: dict[str, dict]) -> list[MetricRow]:
-    """The one row a task without performance metrics gets (ranking): skipped, with the reason."""
+    """The one row a task without performance metrics gets: skipped, with the reason."""
     reason = (f"realized performance for model.task {cfg.model.task!r} is not implemented "
               f"(implemented: {sorted(TASKS)}); label rows and KPIs are still produced")
     return [skipped(UNSUPPORTED_CHECK, reason, **bases.get(ALL, {}))]

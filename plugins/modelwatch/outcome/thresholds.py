@@ -56,6 +56,13 @@ PERFORMANCE = {m.name: m for m in (
     PerformanceMetric("rmse", False, 0.10, 0.25, scale_by="rmse"),
     PerformanceMetric("mape", False, 0.10, 0.25, scale_by="mape"),
     PerformanceMetric("bias", False, 0.10, 0.25, scale_by="mae", two_sided=True),
+    # ranking: relative drops, as shares of the reference's own value (an NDCG of 0.3 and one of
+    # 0.8 are both normal for some catalogue; a 10 % drop of either is not)
+    PerformanceMetric("ndcg_at_k", True, 0.05, 0.10, scale_by="ndcg_at_k"),
+    PerformanceMetric("map_at_k", True, 0.05, 0.10, scale_by="map_at_k"),
+    PerformanceMetric("recall_at_k", True, 0.05, 0.10, scale_by="recall_at_k"),
+    PerformanceMetric("catalog_coverage_at_k", True, 0.10, 0.25,
+                      scale_by="catalog_coverage_at_k"),
 )}
 
 LABEL_DEFAULTS = {

@@ -24,6 +24,7 @@ def predictions_ref(cfg: MonitorConfig, table: str | None = None) -> sa.TableCla
     names += [f.name for f in cfg.features] + list(cfg.segments)
     if c.prediction:
         names.append(c.prediction)
+    names += [n for n in (c.item, c.rank) if n]
     return table_ref(table or cfg.tables.predictions, *names)
 
 

@@ -8,9 +8,10 @@ from tests.unit.outcome.task_configs import task_config
 
 
 def test_registry_covers_the_tasks_with_performance_metrics() -> None:
-    assert sorted(TASKS) == ["binary", "multiclass", "regression"]
+    assert sorted(TASKS) == ["binary", "multiclass", "ranking", "regression"]
     assert headline_checks(task_config("regression", prediction=None)) == ("mae", "rmse", "bias")
-    assert headline_checks(task_config("ranking")) == ("realized_performance",)
+    assert headline_checks(task_config("ranking", item="item_id")) == (
+        "ndcg_at_k", "map_at_k", "recall_at_k")
 
 
 def test_task_log_table_shows_the_tasks_headline_metrics() -> None:

@@ -126,16 +126,15 @@ def test_freshness_of_a_stalled_pipeline(demo_cfg) -> None:
     assert freshness_row(demo_cfg, as_of, None, {}).status == "skipped"
 
 
-def test_ranking_models_get_label_rows_and_one_skipped_performance_row(demo_cfg, reference
-                                                                       ) -> None:
+def test_ranking_models_get_a_fixed_check_set_even_without_rows(demo_cfg, reference) -> None:
     cfg = demo_cfg.model_copy(update={"model": demo_cfg.model.model_copy(update={"task": "ranking"})})
     c = cells(3000, 0.95)
     rows = window_rows(cfg, window(12), {}, stats(c), reference, None)
-    checks = {r.check_name for r in rows}
-    assert checks == {"label_coverage", "label_maturity", "label_delay_p50_hours",
-                      "label_delay_p95_hours", "label_duplicate_share", "realized_performance"}
-    perf = next(r for r in rows if r.check_name == "realized_performance")
-    assert perf.status == "skipped" and "'ranking' is not implemented" in perf.details["reason"]
+    assert {r.check_name for r in rows} == {
+        "label_coverage", "label_maturity", "label_delay_p50_hours", "label_delay_p95_hours",
+        "label_duplicate_share", "ndcg_at_k", "map_at_k", "recall_at_k", "catalog_coverage_at_k"}
+    ndcg = next(r for r in rows if r.check_name == "ndcg_at_k")
+    assert ndcg.status == "skipped" and ndcg.details["reason"] == "no scored predictions in the window"
 
 
 def test_regression_models_get_a_fixed_check_set_even_without_rows(demo_cfg, reference) -> None:
