@@ -198,21 +198,31 @@ def step_decide(cfg: MonitorConfig, window: Window, run_id: str,
 
 
 def step_rollback(cfg: MonitorConfig, window: Window, reason: str,
-                  resolver: ConnectionResolver | None = None):
-    """Champion -> previous in the configured registry backend; audited, once per window."""
-    from modelwatch.registry import get_backend
-
-    backend = get_backend(cfg.registry, open_warehouse(cfg, resolver))
-    return backend.rollback(cfg.model.name, window.start, reason)
+                  resolver: ConnectionResolver | None = None, *, token_resolver=None,
+                  dag_id: str | None = None):
+    """Champion -> previous in the configured registry backend; audited, once per window; the
+    model owner is told (once, whatever the retries)."""
+    return _registry_action("rollback", cfg, window, reason, resolver, token_resolver, dag_id)
 
 
 def step_promote(cfg: MonitorConfig, window: Window, reason: str,
-                 resolver: ConnectionResolver | None = None):
-    """Challenger -> champion in the configured registry backend; audited, once per window."""
+                 resolver: ConnectionResolver | None = None, *, token_resolver=None,
+                 dag_id: str | None = None):
+    """Challenger -> champion in the configured registry backend; audited, once per window; the
+    model owner is told (once, whatever the retries)."""
+    return _registry_action("promote", cfg, window, reason, resolver, token_resolver, dag_id)
+
+
+def _registry_action(action: str, cfg: MonitorConfig, window: Window, reason: str,
+                     resolver: ConnectionResolver | None, token_resolver, dag_id: str | None):
+    from modelwatch.alerting.actions import notify_registry_events
     from modelwatch.registry import get_backend
 
-    backend = get_backend(cfg.registry, open_warehouse(cfg, resolver))
-    return backend.promote(cfg.model.name, window.start, reason)
+    engine = open_warehouse(cfg, resolver)
+    backend = get_backend(cfg.registry, engine)
+    change = getattr(backend, action)(cfg.model.name, window.start, reason)
+    notify_registry_events(engine, cfg, dag_id=dag_id, token_resolver=token_resolver)
+    return change
 
 
 def step_retrain(cfg: MonitorConfig, window: Window, reason: str,

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from modelwatch.demo import scenario
+from tests.fake_slack import FakeSlack
 from tests.unit.shadow.helpers import MODEL, day, seed, synth
 
 pytestmark = pytest.mark.airflow
@@ -76,6 +77,21 @@ def monitor_dag(dag_id: str):
     return bag.dags[dag_id]
 
 
+TOKEN = "xoxb-decisions-secret-0004"
+
+
+@pytest.fixture
+def slack(monkeypatch):
+    with FakeSlack(token=TOKEN) as server:
+        monkeypatch.setenv("MODELWATCH_SLACK_TOKEN", TOKEN)
+        monkeypatch.setenv("MODELWATCH_SLACK_BASE_URL", server.base_url)
+        yield server
+
+
+def announcements(slack, word: str) -> list[dict]:
+    return [p for p in slack.posts() if f": {word}" in p["text"].splitlines()[0]]
+
+
 @pytest.fixture
 def warehouse_url(tmp_path, airflow_db, monkeypatch) -> str:
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
@@ -84,7 +100,7 @@ def warehouse_url(tmp_path, airflow_db, monkeypatch) -> str:
 
 
 def test_a_challenger_whose_gate_passes_twice_is_promoted(tmp_path, warehouse_url,
-                                                          monkeypatch) -> None:
+                                                          monkeypatch, slack) -> None:
     from modelwatch.registry import aliases, register
     from modelwatch.warehouse.tables import mw_registry_event
 
@@ -113,6 +129,8 @@ def test_a_challenger_whose_gate_passes_twice_is_promoted(tmp_path, warehouse_ur
         events = conn.execute(sa.select(mw_registry_event.c.event, mw_registry_event.c.version)
                               .where(mw_registry_event.c.model_name == MODEL)).all()
     assert sum(1 for e in events if "promot" in e.event) == 1, events
+    [told] = announcements(slack, "promoted")
+    assert told["channel"] == "#ml" and "the champion is now v2 (the challenger)" in told["text"]
 
     again = run_window(dag, day(8))  # a rerun of the window: the branch again, no second move
     assert_branch(again, "promote")
@@ -120,10 +138,11 @@ def test_a_challenger_whose_gate_passes_twice_is_promoted(tmp_path, warehouse_ur
         rerun_events = conn.execute(sa.select(sa.func.count()).select_from(mw_registry_event)
                                     .where(mw_registry_event.c.model_name == MODEL)).scalar()
     assert rerun_events == len(events)
+    assert len(announcements(slack, "promoted")) == 1  # the rerun tells nobody again
     engine.dispose()
 
 
-def test_a_bad_new_version_is_rolled_back_in_its_first_window(warehouse_url) -> None:
+def test_a_bad_new_version_is_rolled_back_in_its_first_window(warehouse_url, slack) -> None:
     from modelwatch.registry import aliases, register
     from modelwatch.warehouse.engine import engine_for_url
     from modelwatch.warehouse.tables import create_output_tables, mw_registry_event
@@ -152,4 +171,8 @@ def test_a_bad_new_version_is_rolled_back_in_its_first_window(warehouse_url) -> 
             mw_registry_event.c.model_name == "fraud_demo",
             mw_registry_event.c.event.like("%rollback%"))).all()
     assert len(rollbacks) == 1, rollbacks
+    [told] = announcements(slack, "rolled back")
+    assert told["channel"] == "#fraud-ml"
+    assert "the champion is now v1 (the previous version)" in told["text"]
+    assert "rollback_after_bad_deploy" in told["text"] or "v1 -> v1.1" in told["text"]
     engine.dispose()

@@ -175,7 +175,8 @@ def rollback(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     from modelwatch.runner import step_rollback
 
     change = _run(lambda: step_rollback(cfg, window_of(cfg, context), _reason(context),
-                                        airflow_connection_url))
+                                        airflow_connection_url, token_resolver=slack_token,
+                                        dag_id=context["dag"].dag_id))
     log.info("rollback of %s: %s (applied=%s)", cfg.model.name, change.detail, change.applied)
     return {"applied": change.applied, "champion": change.champion, "detail": change.detail}
 
@@ -185,7 +186,8 @@ def promote(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     from modelwatch.runner import step_promote
 
     change = _run(lambda: step_promote(cfg, window_of(cfg, context), _reason(context),
-                                       airflow_connection_url))
+                                       airflow_connection_url, token_resolver=slack_token,
+                                       dag_id=context["dag"].dag_id))
     log.info("promotion of %s: %s (applied=%s)", cfg.model.name, change.detail, change.applied)
     return {"applied": change.applied, "champion": change.champion, "detail": change.detail}
 

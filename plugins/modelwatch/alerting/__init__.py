@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import Engine
 
-from modelwatch.alerting import store, updates
+from modelwatch.alerting import actions, store, updates
 from modelwatch.alerting.grouping import DEFAULT_POLICY, AlertGroup, GroupingPolicy, build_groups
 from modelwatch.alerting.lifecycle import DEFAULT_COOLDOWN, DueItem
 from modelwatch.alerting.message import Links, OwnerMessage, build_messages
@@ -269,6 +269,8 @@ def send_due(
         _send(engine, slack, model, message, lambda items: build(items)[0], report)
     if slack is not None:
         _edit_announcements(engine, slack, model, start, end, report)
+        # rollbacks/promotions an outage kept from their owner (alerting.actions)
+        actions.notify_registry_events(engine, cfg, dag_id=dag_id, slack=slack, now=now)
     if slack is None and box.due:
         log.warning("Slack is not configured (set MODELWATCH_SLACK_TOKEN or the Airflow connection "
                     "%s): %d alert(s) logged above and kept in mw_alert for delivery later",

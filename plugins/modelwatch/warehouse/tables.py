@@ -140,6 +140,7 @@ mw_registry_event = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("event_at", sa.DateTime, nullable=False),
     sa.Column("window_start", sa.DateTime),  # the monitored window behind the event, if any
+    sa.Column("notified_at", sa.DateTime),  # when the model owner was told (rollback, promote)
 )
 
 
