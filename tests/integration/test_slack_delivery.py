@@ -183,6 +183,19 @@ def test_an_escalation_is_sent_and_a_reminder_follows_the_cooldown_unless_acked(
     assert "feature drift: device_risk (4 methods, 8 slices) (acked by ana)" in reminder
 
 
+def test_the_reminder_cooldown_comes_from_the_monitor_config(engine, demo_cfg, slack) -> None:
+    cfg = demo_cfg.model_copy(update={"alerting": demo_cfg.alerting.model_copy(
+        update={"reminder_after": timedelta(days=2)})})
+    stack = Stack(engine, cfg, slack)
+    stack.day(0, metrics(DRIFT))
+    sent = len(slack.posts())
+    stack.day(1, metrics(DRIFT), now=utcnow() + timedelta(days=1))
+    assert len(slack.posts()) == sent, "inside reminder_after: updated in place, not re-sent"
+    stack.day(2, metrics(DRIFT), now=utcnow() + timedelta(days=3))
+    reminders = texts(slack)[sent:]
+    assert reminders and all("STILL OPEN" in text for text in reminders)
+
+
 def test_outbox_redelivers_after_an_outage_exactly_once(engine, demo_cfg, slack) -> None:
     stack = Stack(engine, demo_cfg, slack, max_retries=2)
     slack.fail_next(6)  # 2 messages x (1 try + 2 retries)

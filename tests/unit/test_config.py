@@ -135,3 +135,13 @@ def test_ranking_columns_are_checked(tmp_path: Path, mutate, expected) -> None:
 def test_a_ranking_monitor_is_valid(tmp_path: Path) -> None:
     cfg = load_monitor(_write(tmp_path, lambda raw: _ranking(raw, item="item_id", rank="pos")))
     assert (cfg.columns.item, cfg.columns.rank, cfg.outcome.ranking.k) == ("item_id", "pos", 10)
+
+
+def test_alert_reminder_cooldown_is_read_and_checked(tmp_path: Path) -> None:
+    def set_reminder(value):
+        return lambda raw: raw.setdefault("alerting", {}).update(reminder_after=value)
+
+    cfg = load_monitor(_write(tmp_path, set_reminder("2d")))
+    assert cfg.alerting.reminder_after.days == 2
+    message = _error(_write(tmp_path, set_reminder("0m")))
+    assert "alerting.reminder_after" in message and "must be positive" in message

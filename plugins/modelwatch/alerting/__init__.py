@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from modelwatch.alerting import actions, store, updates
 from modelwatch.alerting.grouping import DEFAULT_POLICY, AlertGroup, GroupingPolicy, build_groups
-from modelwatch.alerting.lifecycle import DEFAULT_COOLDOWN, DueItem
+from modelwatch.alerting.lifecycle import DueItem
 from modelwatch.alerting.message import Links, OwnerMessage, build_messages
 from modelwatch.alerting.slack import DeliveryError, SlackHook, TokenResolver, resolve_settings
 from modelwatch.clock import utcnow
@@ -171,7 +171,7 @@ def deliver_alerts(
     slack: SlackHook | None = None,
     slack_conn_id: str | None = None,
     token_resolver: TokenResolver | None = None,
-    cooldown: timedelta = DEFAULT_COOLDOWN,
+    cooldown: timedelta | None = None,
     now: datetime | None = None,
     policy: GroupingPolicy = DEFAULT_POLICY,
 ) -> DeliveryReport:
@@ -190,7 +190,8 @@ def deliver_alerts(
         slack_conn_id: Airflow connection holding the token (default ``slack_api_default``).
         token_resolver: ``conn_id -> token``, injected by the Airflow edge.
         cooldown: An open, unacknowledged cause is re-sent as a reminder after this long without
-            a message about it; until then it is updated in ``mw_alert`` only.
+            a message about it; until then it is updated in ``mw_alert`` only. Defaults to the
+            monitor's ``alerting.reminder_after``.
         now: Wall clock for bookkeeping and the cooldown (tests pin it).
     """
     start, end = _naive_utc(window.start), _naive_utc(window.end)
@@ -217,7 +218,7 @@ def send_due(
     slack: SlackHook | None = None,
     slack_conn_id: str | None = None,
     token_resolver: TokenResolver | None = None,
-    cooldown: timedelta = DEFAULT_COOLDOWN,
+    cooldown: timedelta | None = None,
     now: datetime | None = None,
 ) -> DeliveryReport:
     """Send what the model's outbox holds: one message per owner, each alert at most once.
@@ -229,6 +230,7 @@ def send_due(
     model = cfg.model.name
     now = now or utcnow()
     report = report or DeliveryReport(model, start.isoformat(), end.isoformat())
+    cooldown = cfg.alerting.reminder_after if cooldown is None else cooldown
     with engine.begin() as conn:
         box = store.outbox(conn, model, now=now, cooldown=cooldown)
         report.covered = store.apply_covers(conn, box.covers)

@@ -414,6 +414,19 @@ class Retraining(Strict):
 
 class Alerting(Strict):
     airflow_base_url: str = Field("http://localhost:8080", description="For links to runs.")
+    reminder_after: Duration = Field(
+        timedelta(days=7),
+        description="Dedup cooldown: an open, unacknowledged alert is re-sent as a reminder after "
+        "this long without a message about it; until then each run only updates its `mw_alert` "
+        "row and edits its Slack message. An acknowledged alert is never reminded.")
+
+    @field_validator("reminder_after")
+    @classmethod
+    def _positive_reminder(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError(f"reminder_after must be positive (got {value}); a reminder every run "
+                             "would repeat every alert, use e.g. `1d`")
+        return value
 
     def run_url(self, dag_id: str, run_id: str) -> str:
         """The Airflow UI page of a DAG run."""
