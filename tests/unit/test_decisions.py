@@ -87,3 +87,16 @@ def test_without_a_retraining_target_retrain_is_suppressed(cfg) -> None:
 def test_quiet_window_is_healthy_and_warns_alone_are_healthy(cfg) -> None:
     assert evaluate(cfg, {D0: [drift("amount", "warn")]}, [], D0, DAY).action == "healthy"
     assert [r.action for r in default_rules(cfg)] == ["rollback", "retrain", "promote"]
+
+
+@pytest.mark.parametrize("task, metric", [("regression", "mae"), ("multiclass", "macro_f1"),
+                                          ("ranking", "ndcg_at_k")])
+def test_the_default_retrain_rule_reads_the_tasks_own_performance_metric(cfg, task, metric):
+    """Drift with a worse headline metric (and no score drift) retrains a non-binary model too."""
+    other = cfg.model_copy(update={"model": cfg.model.model_copy(update={"task": task})})
+    worse = Signal("outcome", metric, None, "all", "warn", "v1")
+    shifted = [drift("distance_from_home_km"), drift("device_risk"), worse]
+    assert evaluate(other, {D0 - DAY: shifted, D0: shifted}, [], D0, DAY).action == "retrain"
+    auc_only = [drift("distance_from_home_km"), drift("device_risk"),
+                Signal("outcome", "roc_auc", None, "all", "warn", "v1")]
+    assert evaluate(other, {D0 - DAY: auc_only, D0: auc_only}, [], D0, DAY).action != "retrain"

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import Condition, MonitorConfig, Rule
 from modelwatch.metrics import STATUS_ORDER
+from modelwatch.outcome.headline import headline_of
 from modelwatch.warehouse.tables import mw_decision, mw_metric
 
 ACTIONS = ("rollback", "retrain", "promote", "alert_only", "healthy")
@@ -60,12 +61,17 @@ def default_rules(cfg: MonitorConfig) -> list[Rule]:
     - rollback: the served version changed in the last 2 windows and since then the score or
       the prediction mix alerts;
     - retrain: drift alerts on two or more important features (importance >= 0.5) for two
-      windows in a row, with the model's own output moving too — never while the data layer
-      says the pipeline is broken (retraining does not fix corrupted features); 30 days cooldown
-      (a drift that persists after a retrain is the new model's reference, not a new incident);
+      windows in a row, with the model's own output or its headline performance (ROC AUC and
+      its estimate for binary models, macro F1, MAE or NDCG@k otherwise) moving too — never
+      while the data layer says the pipeline is broken (retraining does not fix corrupted
+      features); 30 days cooldown (a drift that persists after a retrain is the new model's
+      reference, not a new incident);
     - promote: the challenger's promotion gate passed two windows in a row; 30 days cooldown.
     """
     window = cfg.schedule.window
+    headline = headline_of(cfg.model.task)
+    performance = [Condition(signal=name, layer="outcome", status="warn")
+                   for name in (headline.estimated, headline.realized) if name]
     return [
         Rule(name="rollback_after_bad_deploy", action="rollback",
              all_of=[Condition(signal="version_changed", layer="model", within=2 * window)],
@@ -76,8 +82,7 @@ def default_rules(cfg: MonitorConfig) -> list[Rule]:
         Rule(name="retrain_on_sustained_drift", action="retrain",
              all_of=[Condition(signal="psi", layer="data", min_features=2, min_importance=0.5)],
              any_of=[Condition(signal="score_psi", layer="model", status="warn"),
-                     Condition(signal="estimated_roc_auc", layer="outcome", status="warn"),
-                     Condition(signal="roc_auc", layer="outcome", status="warn")],
+                     *performance],
              none_of=[Condition(signal="silent_default_share", layer="data"),
                       Condition(signal="schema", layer="data")],
              sustained_for=2, cooldown=timedelta(days=30)),

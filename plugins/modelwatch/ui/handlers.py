@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from modelwatch.data_layer.artifacts import artifact_root, served_url
 from modelwatch.errors import WarehouseUnavailable
+from modelwatch.outcome.headline import headline_of
 from modelwatch.paths import modelwatch_home
 from modelwatch.profile import load_profile
 from modelwatch.ui import pages, queries
@@ -49,7 +50,8 @@ def overview(root: str, resolver: Resolver = None, directory: Path | None = None
             continue
         try:
             with connect(read_engine(m.cfg, resolver)) as conn:
-                rows.append((m.dag_id, queries.overview(conn, m.cfg.model.name), None))
+                rows.append((m.dag_id, queries.overview(conn, m.cfg.model.name,
+                                                           headline_of(m.cfg.model.task).realized), None))
         except WarehouseUnavailable as exc:
             rows.append((m.dag_id, None, str(exc)))
         except Exception as exc:  # an empty warehouse has no mw_* tables yet
@@ -84,8 +86,10 @@ def model_tab(root: str, dag_id: str, check: str = "psi", resolver: Resolver = N
             events = queries.timeline(conn, model, since)
             decisions = {e.at: e.label for e in events if e.kind == "decision"}
             runs = queries.runs_by_window(conn, model, since)
-            realized = queries.series(conn, model, queries.REALIZED, since)
-            estimated = queries.series(conn, model, queries.ESTIMATED, since)
+            headline = headline_of(m.cfg.model.task)
+            realized = queries.series(conn, model, headline.realized, since)
+            estimated = (queries.series(conn, model, headline.estimated, since)
+                         if headline.estimated else [])
             coverage = queries.series(conn, model, "label_coverage", since)
             shadow = {c: queries.series(conn, model, c, since) for c in queries.SHADOW_CHECKS}
     except WarehouseUnavailable as exc:
@@ -93,6 +97,7 @@ def model_tab(root: str, dag_id: str, check: str = "psi", resolver: Resolver = N
     html = pages.model_page(root, dag_id, model, check=check, checks=checks, features=features,
                             windows=windows, cells=cells, marks=marks, decisions=decisions,
                             realized=realized, estimated=estimated, coverage=coverage,
+                            metric_label=headline.label,
                             shadow=shadow, events=events, runs=runs)
     return Response(200, html)
 

@@ -113,7 +113,7 @@ def model_page(root: str, dag_id: str, model_name: str, *, check: str, checks: S
                marks: dict, decisions: dict[datetime, str], realized: Sequence[Point],
                estimated: Sequence[Point], coverage: Sequence[Point],
                shadow: dict[str, Sequence[Point]], events: Sequence[Event],
-               runs: dict[datetime, str]) -> str:
+               runs: dict[datetime, str], metric_label: str = "ROC AUC") -> str:
     base = f"{root}/dags/{quote(dag_id)}"
     tabs = " ".join(
         f'<a href="{base}?{urlencode({"check": c})}"'
@@ -122,8 +122,8 @@ def model_page(root: str, dag_id: str, model_name: str, *, check: str, checks: S
             "<p class='empty'>No drift rows stored yet: run the DAG once.</p>")
     x_range = (windows[0], windows[-1]) if windows else None
     perf = charts.line_chart(
-        [charts.Series("realized ROC AUC", realized, "#1565c0"),
-         charts.Series("estimated ROC AUC", estimated, "#8e24aa", dashed=True)],
+        [charts.Series(f"realized {metric_label}", realized, "#1565c0"),
+         charts.Series(f"estimated {metric_label}", estimated, "#8e24aa", dashed=True)],
         title="Performance: realized (with interval) and estimated before labels",
         x_range=x_range)
     cov = charts.line_chart([charts.Series("label coverage", coverage, "#00897b", band=False)],

@@ -25,8 +25,6 @@ from modelwatch.warehouse.tables import (
 DRIFT_CHECKS = ("psi", "ks", "jensen_shannon", "wasserstein", "chi_square", "kl")
 DATA_FINDINGS = ("silent_default_share", "skew_mismatch_rate", "schema")
 OPEN_ALERT_STATES = ("open", "acked")
-REALIZED = "roc_auc"
-ESTIMATED = "estimated_roc_auc"
 SHADOW_CHECKS = ("decision_agreement", "auc_diff", "challenger_score_psi", "promotion_gate")
 
 
@@ -115,8 +113,11 @@ class Decision:
     signals: dict | list | None
 
 
-def overview(conn: Connection, model_name: str) -> Overview:
-    """What the overview page says of one model: its last decision, open alerts, versions."""
+def overview(conn: Connection, model_name: str, realized: str = "roc_auc") -> Overview:
+    """What the overview page says of one model: its last decision, open alerts, versions.
+
+    ``realized``: the headline check whose evaluated windows date the label coverage shown.
+    """
     last = conn.execute(
         sa.select(mw_decision.c.window_start, mw_decision.c.decision, mw_decision.c.rule)
         .where(mw_decision.c.model_name == model_name)
@@ -131,7 +132,7 @@ def overview(conn: Connection, model_name: str) -> Overview:
                mw_metric.c.slice == "all", mw_metric.c.value.is_not(None),
                mw_metric.c.window_start.in_(
                    sa.select(mw_metric.c.window_start).where(
-                       mw_metric.c.model_name == model_name, mw_metric.c.check_name == REALIZED,
+                       mw_metric.c.model_name == model_name, mw_metric.c.check_name == realized,
                        mw_metric.c.slice == "all", mw_metric.c.status != "skipped")))
         .order_by(mw_metric.c.window_start.desc()).limit(1)).first()
     versions = registry_aliases(conn, model_name)

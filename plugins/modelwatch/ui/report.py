@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from modelwatch.config.data_layer import ArtifactSettings
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.artifacts import ArtifactStoreUnavailable, window_key
+from modelwatch.outcome.headline import headline_of
 from modelwatch.paths import modelwatch_home
 from modelwatch.profile import Profile
 from modelwatch.ui import charts, pages, queries
@@ -63,9 +64,11 @@ def build_report(conn: Connection, cfg: MonitorConfig, profile: Profile | None, 
     marks = {(c.feature, c.window_start): c.details["check"]
              for c in queries.data_findings(conn, model, windows)}
     since = start - timedelta(days=60)
-    realized = [p for p in queries.series(conn, model, queries.REALIZED, since) if p.window_start <= start]
-    estimated = [p for p in queries.series(conn, model, queries.ESTIMATED, since)
-                 if p.window_start <= start]
+    headline = headline_of(cfg.model.task)
+    realized = [p for p in queries.series(conn, model, headline.realized, since)
+                if p.window_start <= start]
+    estimated = [p for p in queries.series(conn, model, headline.estimated, since)
+                 if p.window_start <= start] if headline.estimated else []
     flagged = sorted({r.feature for r in rows if r.window_start == start and r.feature
                       and r.layer in ("data", "model") and r.status in ("alert", "warn")
                       and r.slice == "all"})[:MAX_HISTOGRAMS]
@@ -86,8 +89,8 @@ def build_report(conn: Connection, cfg: MonitorConfig, profile: Profile | None, 
     x_range = (min(windows[0], realized[0].window_start if realized else windows[0]), start) \
         if windows else None
     perf = charts.line_chart(
-        [charts.Series("realized ROC AUC", realized, "#1565c0"),
-         charts.Series("estimated ROC AUC", estimated, "#8e24aa", dashed=True)],
+        [charts.Series(f"realized {headline.label}", realized, "#1565c0"),
+         charts.Series(f"estimated {headline.label}", estimated, "#8e24aa", dashed=True)],
         title="Performance up to this window", x_range=x_range)
     decisions = {}
     for w in windows:
