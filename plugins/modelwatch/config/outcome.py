@@ -66,11 +66,12 @@ class KpiSettings(BaseModel):
     seasonal: Literal["none", "weekday"] = Field(
         "none", description="`weekday`: compare a window only with earlier windows on the same "
         "weekday and time of day, so a weekly pattern is not an alert.")
-    min_change: float = Field(
+    min_spread: float = Field(
         0.0, ge=0,
-        description="Adverse moves smaller than this (in the KPI's units) are never flagged: the "
-        "smallest move the business cares about. Keeps a near-constant history (spread ≈ 0) from "
-        "alerting on rounding.")
+        description="The spread is never taken below this (in the KPI's units): the noise the "
+        "KPI is known to have from window to window (for a rate over n events about "
+        "sqrt(p(1-p)/n)). Keeps a short or near-constant history (spread ≈ 0) from alerting on "
+        "moves nobody cares about.")
 
     @model_validator(mode="after")
     def _orders(self) -> KpiSettings:

@@ -9,10 +9,10 @@ previous ``history_windows`` weeks), read from ``mw_metric`` (``outcome.kpi_hist
 
 Band: centre ± k · spread with centre/spread the median and 1.4826 · MAD (``method: mad``,
 robust: a bad week or two in the history does not widen the band) or the mean and standard
-deviation (``method: sd``). The adverse move (a drop for ``higher_is_better``, a rise for
-``lower_is_better``, either for ``two_sided``) warns beyond ``max(k_warn · spread, min_change)``
-and alerts beyond ``max(k_alert · spread, min_change)``; ``threshold`` is the KPI value at which
-it alerts. With fewer than ``min_history`` windows of history the row is ``ok`` with
+deviation (``method: sd``), the spread never below ``min_spread``. The adverse move (a drop for
+``higher_is_better``, a rise for ``lower_is_better``, either for ``two_sided``) warns beyond
+``k_warn · spread`` and alerts beyond ``k_alert · spread``; ``threshold`` is the KPI value at
+which it alerts. With fewer than ``min_history`` windows of history the row is ``ok`` with
 ``judged: false`` and the reason. Everything here is pure.
 """
 
@@ -38,9 +38,11 @@ __all__ = ["CHECK", "judge_kpi", "kpi_rows", "noise_band"]
 
 @dataclass(frozen=True)
 class NoiseBand:
-    """Centre and spread of a KPI's history, and the adverse moves that warn and alert."""
+    """Centre and spread of a KPI's history (the spread after the ``min_spread`` floor; the
+    history's own is ``raw_spread``), and the adverse moves that warn and alert."""
 
     center: float
+    raw_spread: float
     spread: float
     warn_move: float
     alert_move: float
@@ -65,7 +67,7 @@ def history_window(points: Sequence[HistoryPoint], start: datetime, end: datetim
 
 
 def noise_band(values: Sequence[float], spec: KpiSettings) -> NoiseBand:
-    """The band of ``values`` (at least two) under ``spec.method``, ``k_*`` and ``min_change``."""
+    """The band of ``values`` (at least two) under ``spec.method``, ``k_*`` and ``min_spread``."""
     arr = np.asarray(values, dtype=float)
     if arr.size < 2:
         raise ValueError("a noise band needs at least two historical values")
@@ -75,8 +77,8 @@ def noise_band(values: Sequence[float], spec: KpiSettings) -> NoiseBand:
     else:
         center = float(arr.mean())
         spread = float(arr.std(ddof=1))
-    warn = max(spec.k_warn * spread, spec.min_change)
-    return NoiseBand(center, spread, warn, max(spec.k_alert * spread, spec.min_change, warn))
+    used = max(spread, spec.min_spread)
+    return NoiseBand(center, spread, used, spec.k_warn * used, spec.k_alert * used)
 
 
 def adverse_move(value: float, center: float, direction: str) -> float:
@@ -104,14 +106,16 @@ def judge_kpi(value: float, history: Sequence[HistoryPoint], spec: KpiSettings
         out["reason"] = (f"not judged: {len(history)} window(s) of history, "
                          f"outcome.kpis needs min_history={spec.min_history}")
         return "ok", None, out
-    band = noise_band([float(p.value) for p in history], spec)  # type: ignore[arg-type]
+    band = noise_band([float(p.value or 0.0) for p in history], spec)  # finite: history_window
     move = adverse_move(value, band.center, spec.direction)
     status = ("alert" if move > 0 and move >= band.alert_move else
               "warn" if move > 0 and move >= band.warn_move else "ok")
     out.update({
-        "judged": True, "history_center": band.center, "history_spread": band.spread,
-        "spread": "1.4826·MAD" if spec.method == "mad" else "standard deviation",
-        "k_warn": spec.k_warn, "k_alert": spec.k_alert, "min_change": spec.min_change,
+        "judged": True, "history_center": band.center, "history_spread": band.raw_spread,
+        "spread_of_history": "1.4826·MAD" if spec.method == "mad" else "standard deviation",
+        "spread": band.spread,
+        "spread_source": "history" if band.raw_spread >= spec.min_spread else "min_spread",
+        "k_warn": spec.k_warn, "k_alert": spec.k_alert, "min_spread": spec.min_spread,
         "adverse_move": move,
         "move_in_spreads": move / band.spread if band.spread > 0 else None,
         "warn_threshold": _boundary(band.center, band.warn_move, value, spec.direction),
