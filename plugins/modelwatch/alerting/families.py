@@ -37,6 +37,8 @@ _ALL = (
     Family("shadow", "challenger in shadow", None),
     Family("labels", "labels", None),
     Family("performance", "model performance", None),
+    # A business KPI (proxy metric) outside its own historical noise: outcome owner's call.
+    Family("business_kpi", "business KPI", "business_kpi.md"),
     Family("system", "infrastructure", None),
     # Incidents of the monitoring runs themselves, recorded by the Airflow callbacks.
     Family("task_failure", "monitoring task failed", "run_failure.md"),
@@ -70,6 +72,8 @@ def classify(layer: str, check: str) -> str:
     if layer == "shadow":
         return "shadow"
     if layer == "outcome":
+        if check.startswith("kpi"):  # ``kpi`` (judged), ``kpi_correlation`` (informative)
+            return "business_kpi"
         return "labels" if check.startswith("label_") else "performance"
     return "system"
 

@@ -41,7 +41,7 @@ LAYER_ORDER = {"data": 0, "model": 1, "shadow": 2, "outcome": 3, "system": 4, "i
                INCIDENT_LAYER: 5}
 ALL_SLICES = "all"
 # Families whose groups are split by feature/column; the others hold every row of the family.
-_PER_SUBJECT = {"feature_drift", "data_quality", "score_drift", "model_behaviour"}
+_PER_SUBJECT = {"feature_drift", "data_quality", "score_drift", "model_behaviour", "business_kpi"}
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,9 @@ def _title(cfg: MonitorConfig, family: str, subject: str, members: list[Member])
         subject_text = subject or f"table {cfg.tables.predictions}"
         extra = f"; drift: {_drift_phrase(drift)}" if drift else ""
         return f"{label}: {subject_text} ({_names(quality)}{extra})"
+    if family == "business_kpi":
+        slices = _plural(len({m.slice for m in members}), "slice")
+        return f"{label}: {subject} outside its historical noise ({slices})"
     if subject:
         return f"{label}: {subject} ({_names(m.check for m in members)})"
     return f"{label}: {_names(m.check for m in members)}"

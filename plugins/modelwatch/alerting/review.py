@@ -54,6 +54,8 @@ _ADVICE = {
                 "correct",
     "performance": "judge on the interval (`outcome.*`) or lower this owner's severity for `warn`",
     "labels": "match `labels.delay` to how late labels really arrive",
+    "business_kpi": "raise the KPI's `min_spread` or `k_warn` (`outcome.kpis`), or use "
+                    "`seasonal: weekday` for a weekly pattern",
     "shadow": "gate rows are informative: set the model owner's `severity.warn` to `log`",
 }
 

@@ -28,13 +28,16 @@ def _key_path(loc: tuple) -> str:
 def _allowed_keys(loc: tuple) -> list[str]:
     """Field names valid at the parent of ``loc``, for 'unknown key' messages."""
     model: type[BaseModel] | None = MonitorConfig
+    mapping_key = False  # the next part is a key of a dict field (``outcome.kpis.<name>``)
     for part in loc[:-1]:
-        if model is None or isinstance(part, int):
+        if model is None or isinstance(part, int) or mapping_key:
+            mapping_key = False
             continue
         field = model.model_fields.get(part)
         if field is None:
             return []
         annotation = field.annotation
+        mapping_key = getattr(annotation, "__origin__", None) is dict
         args = getattr(annotation, "__args__", ()) or (annotation,)
         model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
     return sorted(model.model_fields) if model else []

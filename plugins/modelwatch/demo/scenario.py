@@ -12,6 +12,9 @@
 - A bad champion version ``v1.1`` deployed on day 38: its scores are biased upwards.
 - Scores from a scikit-learn logistic regression fitted on pre-period data; a gradient-boosting
   challenger scores all traffic in shadow; labels arrive 3–10 days late, 5 % never.
+- A business KPI, ``approval_rate``: the share of transactions approved — not declined by the
+  model (score ≥ 0.5) nor by the card issuer (3 % of transactions on weekdays, 4.5 % on weekends,
+  a weekly pattern that must NOT alert). The bad version's declines cut it by ≈15 points.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ BUG_FEATURE = "avg_amount_30d"
 BAD_VERSION_DAY = 38  # a bad champion version is deployed: its scores are biased upwards
 BAD_VERSION = "v1.1"
 MODEL_NAME = "fraud_demo"
+ISSUER_DECLINE = {False: 0.03, True: 0.045}  # share of transactions the issuer declines (weekend?)
 
 NUMERIC = [
     "amount", "account_age_days", "tx_count_24h", "avg_amount_30d", "distance_from_home_km",
@@ -139,7 +143,9 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
     feature grows by ``per_day`` every day from ``first_day`` (used to test change points)."""
     rng = np.random.default_rng(seed)
     champion, challenger, columns = _fit_models(seed)
-    frames, shadows, labels, offline = [], [], [], []
+    # the KPI's own stream: adding it left every other table exactly as it was
+    kpi_rng = np.random.default_rng(seed + 2)
+    frames, shadows, labels, offline, approval = [], [], [], [], []
     next_id = 0
     for d in range(1, days + 1):
         start = day_of(d)
@@ -161,6 +167,8 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
             version = BAD_VERSION
             score = 1 / (1 + np.exp(-(np.log(score / (1 - score)) + 2.5)))
         shadow_score = challenger.predict_proba(x)[:, 1]
+        issuer_declined = kpi_rng.random(n) < ISSUER_DECLINE[start.weekday() >= 5]
+        approval.append(float(((score < 0.5) & ~issuer_declined).mean()))
         ids = np.char.add("r", np.arange(next_id, next_id + n).astype(str))
         next_id += n
         latency = rng.lognormal(3.6, 0.35, n)
@@ -185,9 +193,8 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
         offline.append(pd.DataFrame({"request_id": ids, **{c: f[c] for c in NUMERIC + CATEGORICAL},
                                      "computed_ts": ts + pd.Timedelta(hours=2)}))
     predictions = pd.concat(frames, ignore_index=True)
-    daily = predictions.groupby(predictions["event_ts"].dt.floor("D"))
-    kpis = pd.DataFrame({"ts": daily.size().index, "kpi": "approval_rate",
-                         "value": 1 - daily["prediction"].mean().to_numpy(), "segment": "all"})
+    kpis = pd.DataFrame({"ts": pd.to_datetime([day_of(d) for d in range(1, days + 1)]),
+                         "kpi": "approval_rate", "value": approval, "segment": "all"})
     return Scenario(predictions, pd.concat(shadows, ignore_index=True),
                     pd.concat(labels, ignore_index=True), pd.concat(offline, ignore_index=True), kpis)
 

@@ -8,6 +8,7 @@ one transaction. See docs/outcome.md for the checks, their statistics and their 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ConfigError
 from modelwatch.metrics import MetricRow
 from modelwatch.outcome.cells import Cells
+from modelwatch.outcome.kpi_correlation import correlation_rows, metrics_of
+from modelwatch.outcome.kpi_history import KpiHistory, load_kpi_history
 from modelwatch.outcome.kpis import kpi_rows
 from modelwatch.outcome.label_checks import coverage_rows, freshness_row, window_label_rows
 from modelwatch.outcome.queries import LabelStats, fetch_kpis, fetch_label_stats, joined
@@ -66,11 +69,13 @@ def _bases(w: EvalWindow, cells: dict[str, Cells], stats: LabelStats) -> dict[st
 
 
 def window_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells], stats: LabelStats,
-                ref: OutcomeReference, kpis: list[dict] | None) -> list[MetricRow]:
+                ref: OutcomeReference, kpis: list[dict] | None,
+                kpi_history: KpiHistory | None = None) -> list[MetricRow]:
     """Every outcome row of one window (pure: aggregates in, rows out).
 
     ``cells`` are the task's aggregates per slice (``Cells`` for binary models, see
-    ``outcome/tasks.py`` for the others).
+    ``outcome/tasks.py`` for the others). ``kpi_history``: the stored KPI rows KPIs are judged
+    on (none: configured KPIs are not judged).
     """
     bases = _bases(w, cells, stats)
     rows = coverage_rows(cfg, w, cells, stats, ref, bases[ALL])
@@ -78,8 +83,18 @@ def window_rows(cfg: MonitorConfig, w: EvalWindow, cells: dict[str, Cells], stat
     task = task_of(cfg)
     rows += task.rows(cfg, w, cells, ref, bases) if task else unsupported_rows(cfg, bases)
     if kpis is not None:
-        rows += kpi_rows(kpis, cfg.outcome.kpi_segment, bases[ALL])
+        rows += kpi_rows(kpis, cfg.outcome.kpi_segment, bases[ALL], cfg.outcome.kpis, kpi_history,
+                         w.start, w.end, cfg.schedule.window)
     return rows
+
+
+def _kpi_since(cfg: MonitorConfig, first: datetime) -> datetime:
+    """Earliest window start the KPI judging and correlations of the lookback can read."""
+    week = timedelta(weeks=1)
+    spans = [s.history_windows * (week if s.seasonal == "weekday" else cfg.schedule.window)
+             for s in cfg.outcome.kpis.values()]
+    spans.append(cfg.outcome.kpi_correlation.windows * cfg.schedule.window)
+    return first - max(spans)
 
 
 def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: str
@@ -113,6 +128,9 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
         task = task_of(cfg)
         cells = task.fetch(conn, cfg, source, starts, segments) if task else {}
         kpis = fetch_kpis(conn, cfg, starts, as_of) if cfg.tables.kpis else None
+        corr_metrics = metrics_of(cfg.model.task, cfg.outcome.kpi_correlation)
+        kpi_history = None if kpis is None else load_kpi_history(
+            conn, cfg.model.name, corr_metrics, _kpi_since(cfg, starts[0]), as_of)
         by_window: dict[int, dict] = {}
         for (widx, key), c in cells.items():
             by_window.setdefault(widx, {})[key] = c
@@ -123,9 +141,13 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
             if w_stats.rows == 0 and not last:
                 continue
             rows = window_rows(cfg, w, by_window.get(w.index, {}), w_stats, ref,
-                               None if kpis is None else kpis.get(w.index, []))
+                               None if kpis is None else kpis.get(w.index, []), kpi_history)
             if last:
                 rows.append(freshness_row(cfg, as_of, newest, {**w.details()}))
+            if kpi_history is not None:  # as mw_metric will hold it once this window is written
+                kpi_history.record(rows, w.start, w.end)
+                rows += correlation_rows(kpi_history, corr_metrics, cfg.outcome.kpi_correlation,
+                                         w.start, w.end, cfg.schedule.window, {**w.details()})
             version = max(w_stats.versions, key=w_stats.versions.get) if w_stats.versions else None
             replace_metrics(conn, run_id=run_id, model_name=cfg.model.name, model_version=version,
                             window_start=w.start, window_end=w.end, rows=rows)

@@ -80,7 +80,10 @@ def reference_key(cfg: MonitorConfig, segments: dict[str, list[str]]) -> str:
         "columns": cfg.columns.model_dump(mode="json", exclude={
             k for k in ("item", "rank") if getattr(cfg.columns, k) is None}),
         "segments": segments,
-        "outcome": cfg.outcome.model_dump(mode="json", exclude={"enabled", "lookback_windows"} | (
+        # KPI judging and correlations do not shape the reference: left out, so adding them left
+        # every model's key as it was
+        "outcome": cfg.outcome.model_dump(mode="json", exclude={
+            "enabled", "lookback_windows", "kpis", "kpi_correlation"} | (
             set() if cfg.model.task == "ranking" else {"ranking"})),
         "min_rows": cfg.slices.min_rows,
     }

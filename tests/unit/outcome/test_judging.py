@@ -81,4 +81,6 @@ def test_outcome_settings_are_strict_and_documented() -> None:
 
 
 def test_demo_config_gets_the_defaults(demo_cfg) -> None:
-    assert demo_cfg.outcome == OutcomeSettings()
+    # the demo sets only its KPI's proxy alert
+    assert set(demo_cfg.outcome.kpis) == {"approval_rate"}
+    assert demo_cfg.outcome == OutcomeSettings(kpis=demo_cfg.outcome.kpis)
