@@ -201,9 +201,9 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 class Reference(Strict):
-    """What 'normal' is. Exactly one source: a window of the predictions table (`start` and `end`),
-    a reference `table`, or a parquet file in S3 (`s3_uri`). With a table or a file, `start` and
-    `end` are optional and narrow it to a window."""
+    """One reference source: a predictions window (`start`, `end`), a `table`, or an `s3_uri`.
+
+    With a table or a file, `start` and `end` are optional and narrow it to a window."""
 
     start: datetime | None = Field(None, description="Reference window start (UTC).")
     end: datetime | None = Field(None, description="Reference window end (UTC, exclusive).")
@@ -519,7 +519,8 @@ class MonitorConfig(Strict):
     segments: list[Identifier] = Field(default_factory=list, description="Slice columns.")
     schedule: Schedule = Field(description="When the DAG runs and how long a window is.")
     labels: LabelSpec = Field(default_factory=LabelSpec, description="Label arrival.")
-    reference: Reference = Field(description="What 'normal' is: a reference window or table.")
+    reference: Reference = Field(description="What 'normal' is: a reference window, table, or "
+                               "parquet file in S3.")
     thresholds: Thresholds = Field(default_factory=Thresholds,
                                    description="Warn/alert levels per check, with overrides.")
     drift: DriftSettings = Field(default_factory=DriftSettings, description="Drift methods, bins.")

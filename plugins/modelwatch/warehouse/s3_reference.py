@@ -160,7 +160,7 @@ def _stage_batches(conn: Connection, path: str, types: dict) -> None:
     table.create(conn)
     for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=list(types)):
         arrays = []
-        for name, arr in zip(batch.schema.names, batch.columns, strict=True):
+        for arr in batch.columns:
             if pa.types.is_timestamp(arr.type):  # to naive UTC microseconds
                 arr = arr.cast(pa.timestamp("us", tz=arr.type.tz), safe=False)
                 arr = arr.cast(pa.timestamp("us")) if arr.type.tz else arr
