@@ -48,3 +48,20 @@ def test_s3_reference_profile_equals_the_table_profile_on_postgres(pg, demo_cfg,
 def test_changed_object_reprofiles_on_postgres(pg, demo_cfg, moto_s3, tmp_path,
                                                monkeypatch) -> None:
     s3_cases.assert_changed_object_reprofiles(pg, demo_cfg, moto_s3, tmp_path, monkeypatch)
+
+
+def test_reference_sample_is_the_same_rows_on_postgres_and_duckdb(pg, duck_url, demo_cfg) -> None:
+    from modelwatch.profile import ensure_profile
+    from modelwatch.warehouse.load import load_frame
+
+    data = ks_cases.frame(ref_per_day=450)  # more reference rows than the sample holds
+    cfg = ks_cases.small_cfg(demo_cfg)
+    samples = []
+    for url in (pg, duck_url):
+        engine = sa.create_engine(url)
+        create_output_tables(engine)
+        load_frame(engine, "predictions", data)
+        samples.append(ensure_profile(engine, cfg, rebuild=True).sample)
+        engine.dispose()
+    assert samples[0]["rows"] == 5000
+    assert samples[0] == samples[1]

@@ -36,9 +36,15 @@ def wants_exact_ks(cfg: MonitorConfig) -> bool:
     return cfg.drift.ks_exact_max_rows > 0 and "ks" in cfg.drift.numeric_methods
 
 
-def _row_key(cfg: MonitorConfig, source) -> list:
+def _hash_key(cfg: MonitorConfig, source) -> list:
+    """What the sample's hash reads: the request id (and item), text in every warehouse alike —
+    not the timestamp, whose text form differs between dialects."""
     c = cfg.columns
-    return [source.c[n] for n in (c.request_id, c.item) if n] + [source.c[c.event_ts]]
+    return [source.c[n] for n in (c.request_id, c.item) if n]
+
+
+def _row_key(cfg: MonitorConfig, source) -> list:
+    return [*_hash_key(cfg, source), source.c[cfg.columns.event_ts]]
 
 
 def _fold(value, keep: list[str]) -> int:
@@ -62,7 +68,7 @@ def reference_sample(conn: Connection, cfg: MonitorConfig, source: sa.Subquery,
     cols = [sa.cast(source.c[n], sa.Double).label(f"v{i}") for i, n in enumerate(numeric)]
     cols += [sa.cast(source.c[s], sa.String).label(f"s{i}") for i, s in enumerate(seg_names)]
     key = _row_key(cfg, source)
-    order = sample_order(conn.dialect.name, key, SAMPLE_SEED)
+    order = sample_order(conn.dialect.name, _hash_key(cfg, source), SAMPLE_SEED)
     if order is not None:
         rows = conn.execute(sa.select(*cols).order_by(order, *key).limit(size)).all()
     else:
