@@ -28,3 +28,8 @@ class WarehouseUnavailable(ModelwatchError):
     """The warehouse could not be reached or was busy; retrying can succeed."""
 
     terminal = False
+
+
+class ReferenceSourceUnavailable(WarehouseUnavailable):
+    """The reference file's store (S3) could not be reached, or the file changed while it was being
+    read; retrying can succeed."""

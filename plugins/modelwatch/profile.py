@@ -9,7 +9,13 @@ rows again:
 - per categorical column: the top-K categories plus an ``__other__`` bucket, and its cardinality;
 - per segment column: the top-N values by volume, and the reference counts of every such slice;
 - per reference *window* (the reference cut into monitoring windows): the same counts, which give
-  each statistic's null distribution (calibrated thresholds) and same-weekday baselines.
+  each statistic's null distribution (calibrated thresholds) and same-weekday baselines;
+- when exact KS is on (``drift.ks_exact_max_rows``), a seeded sample of at most 5000 reference
+  rows (``warehouse.samples``) that small windows are compared with value by value.
+
+The reference rows come from a window of the predictions table, a reference table, or a parquet
+file in S3 staged into a temporary table (``warehouse.s3_reference``); the last two take the same
+SQL path. A file's ETag is part of the profile's identity.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ReferenceError_
 from modelwatch.warehouse.dialects import quantiles
+from modelwatch.warehouse.s3_reference import object_identity, staged_reference
+from modelwatch.warehouse.samples import reference_sample, wants_exact_ks
 from modelwatch.warehouse.source import predictions_ref, window_filter
 from modelwatch.warehouse.tables import mw_reference_profile
 from modelwatch.warehouse.window_stats import (
@@ -40,13 +48,14 @@ from modelwatch.warehouse.window_stats import (
     numeric_columns,
 )
 
-PROFILE_FORMAT = 4
+PROFILE_FORMAT = 5  # 5: reference sample for exact KS, S3 reference identity
 GRID_CELLS = 2048
 GRID_RANGE = (0.005, 0.995)
 MAX_REFERENCE_WINDOWS = 200
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
-__all__ = ["OTHER", "Profile", "coarsen", "ensure_profile", "load_profile", "profile_key"]
+__all__ = ["OTHER", "Profile", "coarsen", "ensure_profile", "load_profile", "profile_key",
+           "reference_identity"]
 
 
 @dataclass
@@ -76,6 +85,11 @@ class Profile:
     def windows(self) -> list[dict]:
         return self.data["windows"]
 
+    @property
+    def sample(self) -> dict | None:
+        """The reference row sample for exact KS (``warehouse.samples``), if drawn."""
+        return self.data.get("sample")
+
 
 def coarsen(counts, fine_edges: list[float], coarse_edges: list[float]) -> np.ndarray:
     """Sum fine-grid counts into the coarse bins (coarse edges are a subset of the fine ones)."""
@@ -93,8 +107,19 @@ def _reference_bounds(cfg: MonitorConfig) -> tuple[datetime, datetime]:
     return datetime(1970, 1, 1), datetime(9999, 1, 1)
 
 
-def profile_key(cfg: MonitorConfig) -> str:
-    """Changes when anything that shapes the profile changes, so a stale one is never reused."""
+def reference_identity(cfg: MonitorConfig) -> dict:
+    """What identifies the reference rows beyond the config: a file's URI and ETag (S3), else {}."""
+    return object_identity(cfg.reference)
+
+
+def profile_key(cfg: MonitorConfig, identity: dict | None = None) -> str:
+    """Changes when anything that shapes the profile changes, so a stale one is never reused.
+
+    ``identity`` is ``reference_identity(cfg)``; for an S3 reference it holds the object's ETag, so
+    a changed file gives a new key. It is looked up when not given.
+    """
+    if identity is None:
+        identity = reference_identity(cfg)
     spec = {
         "format": PROFILE_FORMAT,
         "reference": cfg.reference.model_dump(mode="json"),
@@ -105,7 +130,10 @@ def profile_key(cfg: MonitorConfig) -> str:
         "slices": cfg.slices.model_dump(mode="json", include={"top_n", "values"}),
         "window": cfg.schedule.window.total_seconds(),
         "table": cfg.reference.table or cfg.tables.predictions,
+        "ks_sample": wants_exact_ks(cfg),
     }
+    if identity:
+        spec["source"] = identity
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -191,9 +219,11 @@ def _reference_windows(conn: Connection, cfg: MonitorConfig, plan: StatsPlan, ta
     return windows
 
 
-def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
+def compute_profile(conn: Connection, cfg: MonitorConfig, table: str | None = None) -> dict:
+    """The profile of the reference rows: ``table`` (a reference table, or the staged S3 file)
+    when given, else ``reference.table``, else the predictions window ``[start, end)``."""
     start, end = _reference_bounds(cfg)
-    table = cfg.reference.table
+    table = table or cfg.reference.table
     tbl = predictions_ref(cfg, table)
     source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("ref")
     fine_n = cfg.drift.fine_bins
@@ -211,12 +241,13 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
                      segments=segments, grids={n: g[3] for n, g in grids.items() if g[3]})
     stats = compute_window_stats(conn, cfg, start, end, plan, table=table)
     if stats.rows == 0:
-        where = f"table {table}" if table else f"window [{start}, {end})"
+        where = (f"file {cfg.reference.s3_uri}" if cfg.reference.s3_uri else
+                 f"table {table}" if table else f"window [{start}, {end})")
         raise ReferenceError_(
             f"{cfg.model.name}: the reference {where} holds no rows of this model. Fix: point "
             "`reference` at a period with traffic, or load the reference table"
         )
-    if not (cfg.reference.start and cfg.reference.end) or table:
+    if not (cfg.reference.start and cfg.reference.end) or cfg.reference.staged:
         start, end = stats.min_event_ts, stats.max_event_ts + timedelta(microseconds=1)
     span = end - start
     n_windows = max(span / cfg.schedule.window, 1.0)
@@ -241,9 +272,11 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
     confidence = {name: {"mean_confidence": whole.mean_confidence(name),
                          "high_confidence_share": whole.high_confidence_share(name)}
                   for name in confidence_columns(cfg)}
+    sample = reference_sample(conn, cfg, source, segments) if wants_exact_ks(cfg) else None
     return {
         "format": PROFILE_FORMAT,
         "rows": stats.rows,
+        "sample": sample,
         "confidence": confidence,
         "rows_per_window": stats.rows / n_windows,
         "numeric": numeric,
@@ -256,8 +289,9 @@ def compute_profile(conn: Connection, cfg: MonitorConfig) -> dict:
     }
 
 
-def load_profile(conn: Connection, cfg: MonitorConfig) -> Profile | None:
-    key = profile_key(cfg)
+def load_profile(conn: Connection, cfg: MonitorConfig, identity: dict | None = None
+                 ) -> Profile | None:
+    key = profile_key(cfg, identity)
     row = conn.execute(
         sa.select(mw_reference_profile.c.profile).where(
             mw_reference_profile.c.model_name == cfg.model.name,
@@ -271,14 +305,22 @@ def load_profile(conn: Connection, cfg: MonitorConfig) -> Profile | None:
 
 
 def ensure_profile(engine: Engine, cfg: MonitorConfig, *, rebuild: bool = False) -> Profile:
-    """Load the stored profile for this config, computing and storing it the first time."""
-    key = profile_key(cfg)
+    """Load the stored profile for this config, computing and storing it the first time.
+
+    An S3 reference is asked for its ETag first (one HEAD); it is downloaded and staged only when
+    no profile of that ETag is stored yet.
+    """
+    identity = reference_identity(cfg)
+    key = profile_key(cfg, identity)
     with engine.begin() as conn:
         if not rebuild:
-            existing = load_profile(conn, cfg)
+            existing = load_profile(conn, cfg, identity)
             if existing is not None:
                 return existing
-        data = compute_profile(conn, cfg)
+        with staged_reference(conn, cfg, identity) as table:
+            data = compute_profile(conn, cfg, table)
+        if identity:
+            data["source"] = identity
         conn.execute(
             sa.delete(mw_reference_profile).where(
                 mw_reference_profile.c.model_name == cfg.model.name,

@@ -21,6 +21,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile, ensure_profile
 from modelwatch.warehouse.engine import ConnectionResolver, get_engine
+from modelwatch.warehouse.samples import window_samples
 from modelwatch.warehouse.tables import create_output_tables
 from modelwatch.warehouse.window_stats import compute_window_stats
 from modelwatch.warehouse.writer import replace_metrics
@@ -96,8 +97,10 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
     with engine.begin() as conn:
         stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
         history = load_seasonal_history(conn, cfg, window.start, window.end)
+        samples = window_samples(conn, cfg, window.start, window.end, stats,
+                                 profile.data["segments"]) if profile.sample else {}
         rows = [*data_quality_checks(cfg, stats, profile, window.end),
-                *drift_checks(cfg, stats, profile, history),
+                *drift_checks(cfg, stats, profile, history, samples),
                 *confidence_checks(cfg, stats, profile)]
         rows += change_point_checks(conn, cfg, profile, window.start, rows)
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,

@@ -145,3 +145,47 @@ def test_alert_reminder_cooldown_is_read_and_checked(tmp_path: Path) -> None:
     assert cfg.alerting.reminder_after.days == 2
     message = _error(_write(tmp_path, set_reminder("0m")))
     assert "alerting.reminder_after" in message and "must be positive" in message
+
+
+def test_ks_exact_max_rows_defaults_and_is_bounded(tmp_path: Path, demo_cfg) -> None:
+    assert demo_cfg.drift.ks_exact_max_rows == 5000
+    off = load_monitor(_write(tmp_path, lambda raw: raw["drift"].update(ks_exact_max_rows=0)))
+    assert off.drift.ks_exact_max_rows == 0
+    for bad in (-1, 1_000_000, "many"):
+        path = _write(tmp_path, lambda raw, bad=bad: raw["drift"].update(ks_exact_max_rows=bad))
+        message = _error(path)
+        assert str(path) in message and "drift.ks_exact_max_rows" in message
+        assert repr(bad) in message and "Fix:" in message
+
+
+def _s3_reference(raw: dict, **reference) -> None:
+    raw["reference"] = {"model_version": "v1", **reference}
+
+
+def test_an_s3_reference_is_valid(tmp_path: Path) -> None:
+    cfg = load_monitor(_write(tmp_path, lambda raw: _s3_reference(
+        raw, s3_uri="s3://ml-refs/fraud/v1/reference.parquet",
+        s3_endpoint_url="http://127.0.0.1:9000", s3_region="eu-west-1")))
+    assert cfg.reference.s3_uri == "s3://ml-refs/fraud/v1/reference.parquet"
+    assert cfg.reference.staged and cfg.reference.table is None
+
+
+@pytest.mark.parametrize(("reference", "key", "expected"), [
+    ({"s3_uri": "https://ml-refs/ref.parquet"}, "reference.s3_uri", "is not an s3:// URI"),
+    ({"s3_uri": "s3://ML_Refs/ref.parquet"}, "reference.s3_uri", "is not an S3 bucket name"),
+    ({"s3_uri": "s3://ml-refs/"}, "reference.s3_uri", "names no object"),
+    ({"s3_uri": "s3://ml-refs/ref.csv"}, "reference.s3_uri", "is not a .parquet file"),
+    ({"s3_uri": "s3://ml-refs/ref.parquet", "table": "reference_rows"}, "reference",
+     "keep exactly one"),
+    ({"table": "reference_rows", "s3_region": "eu-west-1"}, "reference", "without `s3_uri`"),
+    ({"s3_uri": "s3://ml-refs/ref.parquet", "s3_endpoint_url": "minio:9000"},
+     "reference.s3_endpoint_url", "is not an endpoint URL"),
+    ({}, "reference", "give one reference source"),
+])
+def test_bad_s3_reference_names_key_value_and_fix(tmp_path: Path, reference, key, expected) -> None:
+    path = _write(tmp_path, lambda raw: _s3_reference(raw, **reference))
+    message = _error(path)
+    assert str(path) in message and f"key `{key}`" in message
+    assert expected in message and "Fix:" in message
+    if key != "reference":  # a field's own value is echoed
+        assert repr(reference[key.removeprefix("reference.")]) in message

@@ -10,6 +10,11 @@ Two guards against crying wolf with hundreds of rows per window: slices below a 
 count are ``skipped`` with the reason, and a Benjamini–Hochberg false-discovery control runs over
 the p-values of every row of the window — features × slices × methods — so a crossing that is
 not significant among all those tests is reported ``ok`` with ``details.fdr_suppressed``.
+
+KS is exact (``scipy.stats.ks_2samp`` on raw values) for a window or slice with at most
+``drift.ks_exact_max_rows`` values — the window's values (``warehouse.samples.window_samples``)
+against the profile's reference sample — and read off the fine grid otherwise;
+``details.ks_mode`` says which, and exact rows carry both sample sizes.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from modelwatch.drift.calibration import (
     small_window_factor,
 )
 from modelwatch.drift.methods import BinnedInput, DriftScore, MethodSpec, get_method
+from modelwatch.drift.methods.ks import ks_exact
 from modelwatch.drift.seasonal import robust_sd, seasonal_levels
 from modelwatch.metrics import STATUS_ORDER, MetricRow, judge
 from modelwatch.profile import OTHER, Profile, coarsen
+from modelwatch.warehouse.samples import WindowSamples, reference_values
 from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats, categorical_columns
 
 if TYPE_CHECKING:
@@ -95,11 +102,24 @@ class DriftContext:
     """Reference-side data for one profile: counts per slice, bins per method, null distributions."""
 
     def __init__(self, cfg: MonitorConfig, profile: Profile,
-                 history: SeasonalHistory | None = None):
+                 history: SeasonalHistory | None = None, samples: WindowSamples | None = None):
         self.cfg = cfg
         self.profile = profile
         self.history = history  # earlier values of the seasonal checks (checks.seasonal)
+        self.samples = samples or {}  # small windows' raw values, for exact KS
         self._nulls: dict[tuple[str, str], NullDistribution] = {}
+
+    def exact_ks_inputs(self, column: Column, slice_key: str
+                        ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(reference sample, window values) of a small window or slice, or None (grid KS)."""
+        current = self.samples.get(slice_key, {}).get(column.name)
+        if current is None or self.cfg.drift.ks_exact_max_rows == 0:
+            return None
+        reference = reference_values(self.profile.sample, self.profile.data["segments"],
+                                     column.name, slice_key)
+        if reference is None or reference.size == 0:
+            return None
+        return reference, current
 
     def reference_counts(self, column: Column, slice_key: str) -> np.ndarray | None:
         data = self.profile.data
@@ -227,13 +247,22 @@ def _row(ctx: DriftContext, column: Column, method: str, slice_key: str, current
     if reference is None or reference.sum() == 0:
         details["reason"] = f"slice {slice_key} has no reference rows"
         return MetricRow(column.layer, check, column.name, None, None, "skipped", details, slice_key)
-    score: DriftScore = get_method(method, column.kind).func(
-        ctx.binned(column, method, reference, counts, rng))
+    exact = ctx.exact_ks_inputs(column, slice_key) if method == "ks" else None
+    reference_rows = float(reference.sum())
+    if exact is not None:  # small window: raw values against the reference sample
+        score: DriftScore = ks_exact(*exact)
+        # the levels' sampling noise is that of the sample the window was compared with
+        reference_rows = float(exact[0].size)
+    else:
+        score = get_method(method, column.kind).func(
+            ctx.binned(column, method, reference, counts, rng))
     details.update({k: v for k, v in score.details.items() if isinstance(v, int | float | str)})
+    if method == "ks":
+        details.setdefault("ks_mode", "grid")
     if score.p_value is not None and math.isfinite(score.p_value):
         details["p_value"] = score.p_value
     threshold, how = ctx.levels(column, method, check, float(counts.sum()), score.value,
-                                float(reference.sum()), slice_key)
+                                reference_rows, slice_key)
     details.update(how)
     row = judge(column.layer, check, column.name, score.value, threshold, details)
     return MetricRow(row.layer, row.check_name, row.feature, row.value, row.threshold, row.status,
@@ -285,10 +314,13 @@ def _control_fdr(rows: list[MetricRow], fdr: float) -> list[MetricRow]:
 
 
 def drift_checks(cfg: MonitorConfig, stats: WindowStats, profile: Profile,
-                 history: SeasonalHistory | None = None) -> list[MetricRow]:
+                 history: SeasonalHistory | None = None,
+                 samples: WindowSamples | None = None) -> list[MetricRow]:
     """Every drift row of the window. ``history`` (``checks.seasonal.load_seasonal_history``)
-    holds the earlier values seasonal thresholds are computed from."""
-    ctx = DriftContext(cfg, profile, history)
+    holds the earlier values seasonal thresholds are computed from; ``samples``
+    (``warehouse.samples.window_samples``) the raw values of small windows and slices, which get
+    the exact KS."""
+    ctx = DriftContext(cfg, profile, history, samples)
     rows: list[MetricRow] = []
     for slice_key, current in sorted(stats.slices.items(), key=lambda kv: kv[0] != ALL):
         small = slice_key != ALL and current.rows < cfg.slices.min_rows

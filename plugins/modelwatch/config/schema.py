@@ -7,6 +7,7 @@ name of an environment variable holding a SQLAlchemy URL.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -178,19 +179,82 @@ class LabelSpec(Strict):
     delay: Duration = Field(timedelta(days=7), description="When a window's labels are mature.")
 
 
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``(bucket, key)`` of ``s3://bucket/key.parquet``; ``ValueError`` saying what to write."""
+    fix = "write it as s3://bucket/path/to/reference.parquet"
+    scheme, sep, rest = uri.partition("://")
+    if scheme != "s3" or not sep:
+        raise ValueError(f"{uri!r} is not an s3:// URI; {fix}")
+    bucket, _, key = rest.partition("/")
+    if not _S3_BUCKET.match(bucket):
+        raise ValueError(f"{uri!r}: bucket {bucket!r} is not an S3 bucket name (3-63 lowercase "
+                         f"letters, digits, dots and hyphens); {fix}")
+    if not key or key.endswith("/"):
+        raise ValueError(f"{uri!r} names no object (the key after the bucket is empty or a "
+                         f"folder); {fix}")
+    if not key.lower().endswith(".parquet"):
+        raise ValueError(f"{uri!r}: the key {key!r} is not a .parquet file; {fix}")
+    return bucket, key
+
+
 class Reference(Strict):
+    """One reference source: a predictions window (`start`, `end`), a `table`, or an `s3_uri`.
+
+    With a table or a file, `start` and `end` are optional and narrow it to a window."""
+
     start: datetime | None = Field(None, description="Reference window start (UTC).")
     end: datetime | None = Field(None, description="Reference window end (UTC, exclusive).")
     table: TableName | None = Field(None, description="Or a table holding the reference rows.")
+    s3_uri: str | None = Field(
+        None, description="Or a parquet file in S3 holding the reference rows, "
+        "`s3://bucket/key.parquet`, with the predictions table's columns. It is downloaded (to a "
+        "temporary file) and staged in the warehouse only when the profile is computed; its ETag "
+        "is part of the profile's identity, so a changed file is profiled again and an unchanged "
+        "one is not. Credentials come from the usual AWS chain (env, profile, role), never from "
+        "this file.")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint of `s3_uri` (MinIO, a test server); AWS when "
+        "unset.")
+    s3_region: str | None = Field(None, description="Region of the `s3_uri` bucket.")
     model_version: str | None = Field(None, description="Version the profile belongs to.")
+
+    @field_validator("s3_uri")
+    @classmethod
+    def _s3_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_s3_uri(value)
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an endpoint URL: write e.g. "
+                             "'https://minio.internal:9000', or remove it to use AWS")
+        return value
 
     @model_validator(mode="after")
     def _window_or_table(self) -> Reference:
-        if self.table is None and (self.start is None or self.end is None):
-            raise ValueError("give either `table`, or both `start` and `end`")
+        if self.table is not None and self.s3_uri is not None:
+            raise ValueError(f"both `table` ({self.table}) and `s3_uri` ({self.s3_uri}) are set: "
+                             "keep exactly one reference source")
+        if self.s3_uri is None and (self.s3_endpoint_url or self.s3_region):
+            raise ValueError("`s3_endpoint_url`/`s3_region` are set without `s3_uri`: add the "
+                             "file's s3:// URI or remove them")
+        if self.table is None and self.s3_uri is None and (self.start is None or self.end is None):
+            raise ValueError("give one reference source: `table`, `s3_uri`, or both `start` and "
+                             "`end` (a window of the predictions table)")
         if self.start and self.end and self.start >= self.end:
             raise ValueError(f"start {self.start} is not before end {self.end}")
         return self
+
+    @property
+    def staged(self) -> bool:
+        """True when the rows come from a table or a file rather than a predictions window."""
+        return self.table is not None or self.s3_uri is not None
 
 
 class ConstantThreshold(Strict):
@@ -346,6 +410,12 @@ class DriftSettings(Strict):
                            "(and percentiles); the bins above are a coarsening of it.")
     top_k: int = Field(50, ge=1, le=10_000, description="Categories kept per categorical "
                        "feature; the rest share one `__other__` bucket.")
+    ks_exact_max_rows: int = Field(
+        5000, ge=0, le=50_000, description="A window (or slice) with at most this many non-null "
+        "values of a numeric column gets the exact two-sample KS (`scipy.stats.ks_2samp`) against "
+        "the reference sample stored in the profile (up to 5000 values, drawn once, seeded) "
+        "instead of the grid KS; its values are pulled with one bounded query per column. 0 "
+        "turns exact mode off.")
     change_point: list[Literal["cusum", "page_hinkley", "ewma"]] = Field(
         default_factory=lambda: ["cusum", "page_hinkley"],
         description="Detectors run over each feature's PSI history (empty list: none).")
@@ -462,7 +532,8 @@ class MonitorConfig(Strict):
     segments: list[Identifier] = Field(default_factory=list, description="Slice columns.")
     schedule: Schedule = Field(description="When the DAG runs and how long a window is.")
     labels: LabelSpec = Field(default_factory=LabelSpec, description="Label arrival.")
-    reference: Reference = Field(description="What 'normal' is: a reference window or table.")
+    reference: Reference = Field(description="What 'normal' is: a reference window, table, or "
+                               "parquet file in S3.")
     thresholds: Thresholds = Field(default_factory=Thresholds,
                                    description="Warn/alert levels per check, with overrides.")
     drift: DriftSettings = Field(default_factory=DriftSettings, description="Drift methods, bins.")

@@ -3,6 +3,10 @@
 Quantiles are the only aggregate that has no portable SQL spelling: DuckDB has
 ``quantile_cont(x, [..])``, PostgreSQL ``percentile_cont(array) WITHIN GROUP (ORDER BY x)``; on other
 dialects the column is pulled (reference only, one column at a time) and numpy does it.
+
+A seeded pseudo-random row order (for the reference sample of exact KS) is ``md5`` of the row's key
+and a seed on DuckDB and PostgreSQL; other dialects have no hash function, so the caller draws the
+row numbers with numpy instead (``sample_order``).
 """
 
 from __future__ import annotations
@@ -46,3 +50,20 @@ def quantiles(
         )
         result[name] = list(np.quantile(values, probs)) if values.size else None
     return result
+
+
+HASH_DIALECTS = ("duckdb", "postgresql")
+
+
+def sample_order(dialect: str, key_columns: list, seed: str):
+    """A seeded pseudo-random sort key of a row (``md5(key || seed)``), or None if unsupported.
+
+    Sorting by it and keeping the first n rows is a uniform random sample without replacement that
+    is the same on every run over the same rows.
+    """
+    if dialect not in HASH_DIALECTS:
+        return None
+    text = sa.literal(f"|{seed}")
+    for col in reversed(key_columns):
+        text = sa.func.coalesce(sa.cast(col, sa.String), sa.literal("")) + sa.literal("|") + text
+    return sa.func.md5(text)

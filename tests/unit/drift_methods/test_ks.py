@@ -69,7 +69,7 @@ def test_ks_exact_is_ks_2samp(seed: int) -> None:
     expected = ks_2samp(reference, current)
     score = ks_exact(reference, current)
     assert (score.value, score.p_value) == (expected.statistic, expected.pvalue)
-    assert score.details == {"mode": "exact", "n_reference": 40, "n_current": 30}
+    assert score.details == {"ks_mode": "exact", "n_reference": 40, "n_current": 30}
 
 
 def test_ks_exact_empty_side_is_nan_and_nan_values_raise() -> None:

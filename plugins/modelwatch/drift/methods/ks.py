@@ -12,7 +12,9 @@ side). The bound is returned as ``details["max_error"]``; on a grid of 1000 pool
 about 0.001. p_value: the asymptotic Kolmogorov distribution, kstwobign.sf(D_b · sqrt(n·m/(n+m))),
 with n, m the two totals (meaningful for raw integer counts).
 
-``ks_exact`` runs ``scipy.stats.ks_2samp`` on raw values, for small windows where they are at hand.
+``ks_exact`` runs ``scipy.stats.ks_2samp`` on raw values, for small windows where they are at hand:
+the drift check uses it for a window (or slice) with at most ``drift.ks_exact_max_rows`` values,
+against the profile's reference sample (``details["ks_mode"]`` says which one ran).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def ks(data: BinnedInput) -> DriftScore:
     distance, max_error = _ks_binned(p, q)
     n, m = float(data.reference.sum()), float(data.current.sum())
     p_value = float(kstwobign.sf(distance * math.sqrt(n * m / (n + m))))
-    return DriftScore(distance, p_value, {"max_error": max_error, "mode": "binned"})
+    return DriftScore(distance, p_value, {"max_error": max_error, "ks_mode": "grid"})
 
 
 def ks_exact(reference_values: np.ndarray, current_values: np.ndarray) -> DriftScore:
@@ -69,7 +71,7 @@ def ks_exact(reference_values: np.ndarray, current_values: np.ndarray) -> DriftS
     for side, values in (("reference", ref), ("current", cur)):
         if np.isnan(values).any():
             raise ValueError(f"{side} values contain NaN; drop or count missing values before ks_exact")
-    details = {"mode": "exact", "n_reference": int(ref.size), "n_current": int(cur.size)}
+    details = {"ks_mode": "exact", "n_reference": int(ref.size), "n_current": int(cur.size)}
     if ref.size == 0 or cur.size == 0:
         side = "reference" if ref.size == 0 else "current"
         return DriftScore(float("nan"), float("nan"), {**details, "reason": f"the {side} window is empty"})
