@@ -73,7 +73,10 @@ def reference_key(cfg: MonitorConfig, segments: dict[str, list[str]]) -> str:
     """Changes whenever anything that shapes the reference outcome changes."""
     spec = {
         "format": REFERENCE_FORMAT,
-        "reference": cfg.reference.model_dump(mode="json"),
+        # the S3 source keys only when set, so adding them left every other model's key as it was
+        "reference": cfg.reference.model_dump(mode="json", exclude={
+            k for k in ("s3_uri", "s3_endpoint_url", "s3_region")
+            if getattr(cfg.reference, k, None) is None}),
         "delay": cfg.labels.delay.total_seconds(),
         "tables": [cfg.tables.predictions, cfg.tables.labels],
         # ranking's keys only when set, so adding them left every other model's key as it was
