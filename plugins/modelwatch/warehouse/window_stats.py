@@ -4,11 +4,20 @@ for the whole population and for every slice of the segment columns at once.
 Everything is aggregated in the warehouse; what comes back is a few thousand numbers per window
 whatever the row count, so memory stays flat as traffic grows.
 
-- Numeric columns are binned against the reference profile's quantile edges with a *balanced*
-  ``CASE`` tree: ``log2(bins)`` comparisons per value instead of a ladder's ``bins``, in portable
-  SQL (DuckDB, PostgreSQL, SQLite, any dialect with ``CASE``).
-- Categorical values outside the profile's top-K are folded into ``__other__`` in SQL, so a
-  100k-category column returns K+1 counts, not 100k.
+Three aggregations of the window, each one statement: rows, event-time range, non-null counts,
+moments and the score's confidence; counts per bin of every numeric column (one ``UNION ALL``);
+counts per value of every categorical column (one ``UNION ALL``).
+
+- Numeric columns are binned against the reference profile's quantile edges. On DuckDB and
+  PostgreSQL, whose profiles carry an equal-width grid, a value's grid cell is one subtraction,
+  one multiplication and a floor; rows are counted per cell, and only the at most ``cells + 2``
+  counted cells are mapped to bins (``dialects.count_at_most``). Elsewhere a *balanced* ``CASE``
+  tree bins each row (``log2(bins)`` comparisons per value instead of a ladder's ``bins``,
+  portable to any dialect with ``CASE``).
+- Categorical values are counted as they are first, then the counts outside the profile's top-K
+  fold into ``__other__``: the fold runs once per distinct value, not per row (an ``IN (top-K)``
+  on every row cost ten times the grouping at 1M rows), and a 100k-category column returns K+1
+  counts, not 100k.
 - Slices come from grouping every query by the segment columns (values outside the profile's
   top-N folded into ``__other__``); the per-slice and whole-population figures are then sums of
   the same groups, so slices cost no extra scan.
@@ -23,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
+from modelwatch.warehouse.dialects import COUNT_AT_MOST_DIALECTS, count_at_most
 from modelwatch.warehouse.source import predictions_ref, window_filter
 
 ALL = "all"
@@ -168,7 +178,7 @@ def bin_expression(col, edges: list[float]):
     return tree(0, len(edges))
 
 
-GRID_DIALECTS = ("duckdb", "postgresql")
+GRID_DIALECTS = COUNT_AT_MOST_DIALECTS
 
 
 def grid_cell_expression(col, grid: dict):
@@ -205,9 +215,11 @@ def _histogram(source, name: str, seg_exprs: list, plan: StatsPlan, dialect: str
     """Counts per (slices, bin) of one numeric column.
 
     On DuckDB/PostgreSQL with a grid, two levels: count per grid cell over the rows (cheap
-    arithmetic), then map the at most ``cells + 2`` cells to bins with the CASE tree over integer
-    cell boundaries — the tree runs on a few thousand aggregated rows instead of every row.
-    Elsewhere, the CASE tree over the edges runs on every row.
+    arithmetic), then sum the at most ``cells + 2`` cells into bins with ``count_at_most`` over the
+    bins' first cells — the bin search runs on a few thousand aggregated rows instead of every
+    row, and the statement stays short (a ``CASE`` tree over a hundred edges per column made
+    building and compiling it a quarter of a window's time). Elsewhere the CASE tree over the
+    edges runs on every row.
     """
     col = source.c[name]
     n_seg = len(seg_exprs)
@@ -225,9 +237,29 @@ def _histogram(source, name: str, seg_exprs: list, plan: StatsPlan, dialect: str
              .subquery(f"cells_{name}"))
     segs = [cells.c[f"seg{i}"] for i in range(n_seg)]
     return (sa.select(sa.literal(name).label("feature"), *segs,
-                      bin_expression(cells.c.cell, grid["edge_cells"]).label("bin"),
+                      count_at_most(cells.c.cell, grid["edge_cells"]).label("bin"),
                       sa.cast(sa.func.sum(cells.c.n), sa.BigInteger).label("n"))
             .group_by(*outer_group))
+
+
+def _category_counts(source, name: str, seg_exprs: list, keep: list[str] | None):
+    """Counts per (slices, value) of one categorical column, values outside ``keep`` folded.
+
+    Counted per raw value first and folded after, so the fold's ``IN`` runs once per distinct
+    value instead of once per row.
+    """
+    col = source.c[name]
+    n_seg = len(seg_exprs)
+    values = (sa.select(*seg_exprs, sa.cast(col, sa.String).label("value"),
+                        sa.func.count().label("n"))
+              .where(col.is_not(None))
+              .group_by(*[sa.literal_column(str(i + 1)) for i in range(n_seg + 1)])
+              .subquery(f"values_{name}"))
+    segs = [values.c[f"seg{i}"] for i in range(n_seg)]
+    return (sa.select(sa.literal(name).label("feature"), *segs,
+                      _folded(values.c.value, keep).label("value"),
+                      sa.cast(sa.func.sum(values.c.n), sa.BigInteger).label("n"))
+            .group_by(*[sa.literal_column(str(i + 2)) for i in range(n_seg + 1)]))
 
 
 def compute_window_stats(
@@ -320,15 +352,9 @@ def compute_window_stats(
 
     if categorical and total_rows:
         keep = plan.categories or {}
-        parts = [
-            sa.select(sa.literal(name).label("feature"), *seg_exprs,
-                      _folded(source.c[name], keep.get(name) if plan.categories is not None
-                              else None).label("value"),
-                      sa.func.count().label("n"))
-            .where(source.c[name].is_not(None))
-            .group_by(*[sa.literal_column(str(i + 2)) for i in range(n_seg + 1)])
-            for name in categorical
-        ]
+        parts = [_category_counts(source, name, seg_exprs,
+                                  keep.get(name) if plan.categories is not None else None)
+                 for name in categorical]
         for row in conn.execute(sa.union_all(*parts)):
             feature, values, value, n = row[0], tuple(row[1:1 + n_seg]), str(row[-2]), row[-1]
             for target in slices_of(values):
