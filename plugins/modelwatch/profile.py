@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -48,7 +49,8 @@ from modelwatch.warehouse.window_stats import (
     numeric_columns,
 )
 
-PROFILE_FORMAT = 5  # 5: reference sample for exact KS, S3 reference identity
+PROFILE_FORMAT = 6  # 5: reference sample for exact KS, S3 reference identity;
+# 6: the sample in its own column (read only when a window needs it)
 GRID_CELLS = 2048
 GRID_RANGE = (0.005, 0.995)
 MAX_REFERENCE_WINDOWS = 200
@@ -63,6 +65,12 @@ class Profile:
     model_name: str
     profile_key: str
     data: dict
+    # The reference sample for exact KS is ~95 % of a stored profile's bytes and most windows
+    # never need it (only those with at most ``drift.ks_exact_max_rows`` values), so it is stored
+    # in its own column and read on first use: ``sample``.
+    sample_loader: Callable[[], dict | None] | None = field(default=None, repr=False)
+    _sample: dict | None = field(default=None, repr=False)
+    _sample_loaded: bool = field(default=False, repr=False)
 
     def plan(self, *, with_segments: bool = True) -> StatsPlan:
         """What a window must aggregate to be compared with this profile."""
@@ -86,9 +94,19 @@ class Profile:
         return self.data["windows"]
 
     @property
+    def has_sample(self) -> bool:
+        """Whether a reference sample for exact KS was drawn (without reading it)."""
+        return bool(self.data.get("has_sample"))
+
+    @property
     def sample(self) -> dict | None:
-        """The reference row sample for exact KS (``warehouse.samples``), if drawn."""
-        return self.data.get("sample")
+        """The reference row sample for exact KS (``warehouse.samples``), if drawn; read from
+        the warehouse the first time it is asked for."""
+        if not self._sample_loaded:
+            self._sample = (self.sample_loader() if self.sample_loader and self.has_sample
+                            else None)
+            self._sample_loaded = True
+        return self._sample
 
 
 def coarsen(counts, fine_edges: list[float], coarse_edges: list[float]) -> np.ndarray:
@@ -228,7 +246,8 @@ def compute_profile(conn: Connection, cfg: MonitorConfig, table: str | None = No
     source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("ref")
     fine_n = cfg.drift.fine_bins
     probs = [GRID_RANGE[0], *(i / fine_n for i in range(1, fine_n)), GRID_RANGE[1]]
-    cuts = quantiles(conn, source, numeric_columns(cfg), probs)
+    rows = conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
+    cuts = quantiles(conn, source, numeric_columns(cfg), probs, rows=rows)
     grids = {name: _grid(cfg, values) for name, values in cuts.items()}
     categories, cardinality = {}, {}
     for name in categorical_columns(cfg):
@@ -276,7 +295,8 @@ def compute_profile(conn: Connection, cfg: MonitorConfig, table: str | None = No
     return {
         "format": PROFILE_FORMAT,
         "rows": stats.rows,
-        "sample": sample,
+        "has_sample": sample is not None,
+        "sample": sample,  # stored in its own column by ensure_profile
         "confidence": confidence,
         "rows_per_window": stats.rows / n_windows,
         "numeric": numeric,
@@ -301,7 +321,18 @@ def load_profile(conn: Connection, cfg: MonitorConfig, identity: dict | None = N
     if row is None:
         return None
     data = json.loads(row) if isinstance(row, str) else row
-    return Profile(cfg.model.name, key, data)
+    return Profile(cfg.model.name, key, data, sample_loader=_sample_reader(conn.engine, cfg, key))
+
+
+def _sample_reader(engine: Engine, cfg: MonitorConfig, key: str) -> Callable[[], dict | None]:
+    def read() -> dict | None:
+        with engine.connect() as conn:
+            value = conn.execute(sa.select(mw_reference_profile.c.sample).where(
+                mw_reference_profile.c.model_name == cfg.model.name,
+                mw_reference_profile.c.profile_key == key)).scalar_one_or_none()
+        return json.loads(value) if isinstance(value, str) else value
+
+    return read
 
 
 def ensure_profile(engine: Engine, cfg: MonitorConfig, *, rebuild: bool = False) -> Profile:
@@ -319,6 +350,7 @@ def ensure_profile(engine: Engine, cfg: MonitorConfig, *, rebuild: bool = False)
                 return existing
         with staged_reference(conn, cfg, identity) as table:
             data = compute_profile(conn, cfg, table)
+        sample = data.pop("sample")
         if identity:
             data["source"] = identity
         conn.execute(
@@ -335,8 +367,9 @@ def ensure_profile(engine: Engine, cfg: MonitorConfig, *, rebuild: bool = False)
                 or (max(data["versions"], key=data["versions"].get) if data["versions"] else None),
                 reference=cfg.reference.model_dump(mode="json"),
                 profile=data,
+                sample=sample,
                 created_at=utcnow(),
             )
         )
-    return Profile(cfg.model.name, key, data)
+    return Profile(cfg.model.name, key, data, _sample=sample, _sample_loaded=True)
 

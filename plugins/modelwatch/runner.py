@@ -98,7 +98,7 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
         stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
         history = load_seasonal_history(conn, cfg, window.start, window.end)
         samples = window_samples(conn, cfg, window.start, window.end, stats,
-                                 profile.data["segments"]) if profile.sample else {}
+                                 profile.data["segments"]) if profile.has_sample else {}
         rows = [*data_quality_checks(cfg, stats, profile, window.end),
                 *drift_checks(cfg, stats, profile, history, samples),
                 *confidence_checks(cfg, stats, profile)]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from scipy.stats import ks_2samp
 
 from modelwatch.checks.drift import drift_checks
-from modelwatch.profile import ensure_profile
+from modelwatch.profile import ensure_profile, load_profile
 from modelwatch.runner import Window, step_window_checks
 from modelwatch.warehouse.load import load_frame
 from modelwatch.warehouse.samples import REFERENCE_SAMPLE, window_samples
@@ -181,3 +181,37 @@ def test_reference_sample_is_seeded_uniform_and_capped(url, demo_cfg, monkeypatc
     amounts = np.asarray([v for v in first["numeric"]["amount"] if v is not None])
     assert ks_2samp(amounts, ref["amount"].dropna()).pvalue > 0.01
     engine.dispose()
+
+
+def test_the_sample_is_read_from_its_column_only_when_a_window_needs_it(
+        url, demo_cfg, monkeypatch) -> None:
+    """A loaded profile leaves the sample in the warehouse until exact KS asks for it: a window
+    above the cut-off never reads that column, a small one reads the rows that were stored."""
+    data = frame()
+    monkeypatch.setenv("MODELWATCH_WAREHOUSE_URL", url)
+    engine = sa.create_engine(url)
+    create_output_tables(engine)
+    load_frame(engine, "predictions", data)
+    cfg = small_cfg(demo_cfg, ks_exact_max_rows=20)  # every slice of WINDOW is bigger
+    stored = ensure_profile(engine, cfg).sample
+    assert stored and stored["rows"] > 0
+    with engine.connect() as conn:
+        loaded = load_profile(conn, cfg)
+    assert "sample" not in loaded.data and loaded.has_sample
+    reads = []
+
+    def spy(_conn, _cursor, statement, *_args) -> None:
+        if "mw_reference_profile.sample" in statement:
+            reads.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", spy)
+    try:
+        if not url.startswith("sqlite"):  # the runner's other checks need real timestamps
+            rows = step_window_checks(cfg, WINDOW, "no-sample")
+            assert {r.details["ks_mode"] for r in rows if r.check_name == "ks"} == {"grid"}
+            assert reads == []
+        assert loaded.sample == stored and len(reads) == 1
+        assert loaded.sample == stored and len(reads) == 1  # read once
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", spy)
+        engine.dispose()

@@ -8,11 +8,13 @@ looked up through ``AIRFLOW_CONN_<ID>`` here, or through a resolver the Airflow 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from modelwatch.config.schema import Warehouse
@@ -61,21 +63,61 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+DUCKDB_MEMORY_ENV = "MODELWATCH_DUCKDB_MEMORY_LIMIT"
+DUCKDB_MEMORY_DEFAULT = "512MB"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def duckdb_memory_limit() -> str:
+    """The embedded warehouse's memory cap: ``$MODELWATCH_DUCKDB_MEMORY_LIMIT``, default 512MB.
+
+    DuckDB runs inside the monitoring process and, by default, may use 80 % of the machine's
+    RAM, most of it as a cache of table blocks: a window scan of 10M rows took the process to
+    1.4 GB. Capped, DuckDB evicts cached blocks and spills joins, sorts and aggregates to disk,
+    so the task's peak stays near the cap whatever the traffic (docs/warehouse.md). Raise it for
+    heavy outcome joins on a worker with memory to spare.
+    """
+    value = os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DUCKDB_MEMORY_DEFAULT
+    if not _MEMORY_SIZE.match(value):
+        raise ConfigError(
+            f"{DUCKDB_MEMORY_ENV}={value!r} is not a memory size. Fix: a number and a unit, e.g. "
+            f"{DUCKDB_MEMORY_ENV}=2GB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    return value
+
+
+def _cap_duckdb_memory(engine: Engine, limit: str) -> None:
+    """``SET memory_limit`` on every new connection (a runtime setting: it never conflicts with
+    another connection's open-time configuration, e.g. the UI's read-only one)."""
+
+    @event.listens_for(engine, "connect")
+    def _set_limit(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SET memory_limit = '{limit}'")  # validated by duckdb_memory_limit
+            cursor.fetchall()  # duckdb 2 refuses the next statement while a result is unread
+        finally:
+            cursor.close()
+
+
 @lru_cache(maxsize=16)
 def engine_for_url(url: str) -> Engine:
     parsed = make_url(url)
     connect_args: dict = {}
-    if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
+    duckdb = parsed.get_backend_name() == "duckdb"
+    if duckdb and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "postgresql":
-        # JIT off: the window scan's binning is a balanced CASE tree per numeric column, and
-        # LLVM-compiling a few thousand CASE branches takes far longer than running them (measured
-        # at 100k rows x 21 columns: 10.3 s with JIT, 1.5 s without; docs/benchmarks.md).
+        # JIT off: LLVM-compiling the window scan's expressions (a CASE tree per numeric column,
+        # until the grid binning) took far longer than running them (measured at 100k rows x 21
+        # columns: 10.3 s with JIT, 1.5 s without; docs/benchmarks.md).
         connect_args["options"] = "-c timezone=UTC -c jit=off"
     # duckdb 2 refuses new statements while the ping's result is unread; an embedded file
     # cannot go stale anyway, so only server warehouses get pre-ping.
-    pre_ping = parsed.get_backend_name() != "duckdb"
-    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=pre_ping)
+    engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=not duckdb)
+    if duckdb:
+        _cap_duckdb_memory(engine, duckdb_memory_limit())
+    return engine
 
 
 def get_engine(spec: Warehouse, resolver: ConnectionResolver | None = None) -> Engine:

@@ -113,6 +113,7 @@ mw_reference_profile = sa.Table(
     sa.Column("model_version", sa.String(128)),
     sa.Column("reference", sa.JSON, nullable=False),
     sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("sample", sa.JSON),  # reference sample for exact KS, read only when needed
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.PrimaryKeyConstraint("model_name", "profile_key"),
 )
