@@ -45,8 +45,12 @@ MODEL_NAME = "drift_bench"
 REFERENCE_DAY = datetime(2026, 1, 1)
 CURRENT_DAY = REFERENCE_DAY + timedelta(days=1)
 VARIANTS = ("nodrift", "drift")
-TOOLS = ("modelwatch", "modelwatch-pg", "evidently", "nannyml", "nannyml-10chunks")
+TOOLS = ("modelwatch", "modelwatch-pg", "evidently", "nannyml", "nannyml-10chunks",
+         "numpy-floor", "duckdb-floor")
 MODELWATCH_TOOLS = ("modelwatch", "modelwatch-pg")
+FLOOR_TOOLS = ("numpy-floor", "duckdb-floor")  # benchmarks/floors.py
+PROJECT_VENV_TOOLS = MODELWATCH_TOOLS + FLOOR_TOOLS
+WAREHOUSE_TOOLS = (*MODELWATCH_TOOLS, "duckdb-floor")
 PG_ADMIN_URL = os.environ.get("MODELWATCH_BENCH_PG_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SEED = 20261126  # reference = SEED, current = SEED + 1, drift transforms = SEED + 2
@@ -429,7 +433,9 @@ class ChildRun:
 
 
 def run_child(cmd: list[str], out: Path, log: Path, env: dict, timeout_s: float) -> ChildRun:
-    """Run one measured child; its peak RSS comes from ``os.wait4`` on exactly that process."""
+    """Run one measured child; its peak RSS is the ``VmHWM`` the child reports at its end
+    (``_common.peak_rss_mb``), or, for a child that failed, ``os.wait4``'s ``ru_maxrss``, which
+    is only an upper bound: Linux carries ``maxrss`` over fork and exec from this process."""
     out.unlink(missing_ok=True)
     with log.open("w") as sink:
         started = time.perf_counter()
@@ -442,9 +448,12 @@ def run_child(cmd: list[str], out: Path, log: Path, env: dict, timeout_s: float)
             killer.cancel()
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    rss_mb = usage.ru_maxrss / 1024  # KiB on Linux
+    rss_mb = usage.ru_maxrss / 1024  # KiB on Linux; a floor of the parent's peak (see below)
     if proc.returncode == 0 and out.exists():
-        return ChildRun(True, wall, rss_mb, json.loads(out.read_text()), None)
+        result = json.loads(out.read_text())
+        # the child's own VmHWM: ru_maxrss survives fork + exec, so it is at least the parent's
+        # peak (the parent generated the workload in memory), whatever the child used
+        return ChildRun(True, wall, result.get("peak_rss_mb", rss_mb), result, None)
     tail = log.read_text(errors="replace").strip().splitlines()[-15:]
     reason = f"killed after {timeout_s:.0f} s" if proc.returncode == -9 else f"exit {proc.returncode}"
     return ChildRun(False, wall, rss_mb, None, reason + ": " + "\n".join(tail))
@@ -506,6 +515,10 @@ def tool_command(tool: str, data_dir: Path, variant: str, url: str, out: Path) -
     if tool in MODELWATCH_TOOLS:
         return [sys.executable, str(Path(__file__).resolve()), "_modelwatch", "--data-dir",
                 str(data_dir), "--url", url, "--tool", tool, "--out", str(out)]
+    if tool in FLOOR_TOOLS:
+        return [sys.executable, str(Path(__file__).resolve()), "_floor", "--data-dir",
+                str(data_dir), "--url", url, "--tool", tool, "--variant", variant,
+                "--out", str(out)]
     script = {"evidently": "evidently_drift.py", "nannyml": "nannyml_drift.py",
               "nannyml-10chunks": "nannyml_drift.py"}[tool]
     cmd = [str(PEER_PYTHON), str(PEERS / script), "--data-dir", str(data_dir), "--variant",
@@ -654,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown tools {unknown}; known: {list(TOOLS)}")
     peer_error = None
-    if any(t not in MODELWATCH_TOOLS for t in tools):
+    if any(t not in PROJECT_VENV_TOOLS for t in tools):
         peer_error = ensure_peer_venv(args.reinstall_peers)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="drift_vs_peers-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -676,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== N = {n:,}: writing the workload to {data_dir}", flush=True)
             report["workloads"][label(n)] = write_workload(data_dir, n)
             dbs: dict[tuple[str, str], str] = {}
-            if any(t in MODELWATCH_TOOLS for t in tools):
+            if any(t in WAREHOUSE_TOOLS for t in tools):
                 for variant in VARIANTS:
                     duck = work / f"warehouse_{label(n)}_{variant}.duckdb"
                     dbs[("modelwatch", variant)] = f"duckdb:///{duck}"
@@ -714,17 +727,18 @@ def main(argv: list[str] | None = None) -> int:
                     while r < repeats:
                         r += 1
                         base = {"tool": tool, "n": n, "variant": variant, "repeat": r}
-                        if tool not in MODELWATCH_TOOLS and peer_error:
+                        if tool not in PROJECT_VENV_TOOLS and peer_error:
                             report["runs"].append({**base, "ok": False, "error": peer_error})
                             break
                         out = work / "result.json"
                         log = work / f"{tool}_{label(n)}_{variant}_{r}.log"
-                        if tool in MODELWATCH_TOOLS and (tool, variant) not in dbs:
+                        warehouse = "modelwatch" if tool == "duckdb-floor" else tool
+                        if tool in WAREHOUSE_TOOLS and (warehouse, variant) not in dbs:
                             report["runs"].append({**base, "ok": False,
                                                    "error": f"no {tool} warehouse"})
                             break
-                        cmd = tool_command(tool, data_dir, variant, dbs.get((tool, variant), ""),
-                                           out)
+                        cmd = tool_command(tool, data_dir, variant,
+                                           dbs.get((warehouse, variant), ""), out)
                         waited = time.monotonic()
                         busy = wait_until_quiet(args.max_busy, min(args.patience, wait_budget))
                         wait_budget = max(wait_budget - (time.monotonic() - waited), 0.0)
@@ -781,7 +795,7 @@ def main(argv: list[str] | None = None) -> int:
 def _child_main(argv: list[str]) -> int:
     """Entry points of the modelwatch children (``_load`` and ``_modelwatch``)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["_load", "_load_pg", "_modelwatch"])
+    parser.add_argument("mode", choices=["_load", "_load_pg", "_modelwatch", "_floor"])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--db", type=Path)
     parser.add_argument("--url")
@@ -794,14 +808,23 @@ def _child_main(argv: list[str]) -> int:
         result = load_warehouse(args.data_dir, args.variant, args.db)
     elif args.mode == "_load_pg":
         result = load_postgres(args.db, args.url, args.database)
+    elif args.mode == "_floor":
+        import floors  # benchmarks/floors.py, next to this file
+
+        result = (floors.numpy_floor(args.data_dir, args.variant) if args.tool == "numpy-floor"
+                  else floors.duckdb_floor(args.data_dir, args.url, f"{REFERENCE_DAY:%Y-%m-%d}",
+                                           f"{CURRENT_DAY:%Y-%m-%d}",
+                                           f"{CURRENT_DAY + timedelta(days=1):%Y-%m-%d}"))
     else:
         result = run_modelwatch(args.data_dir, args.url, args.tool)
-    args.out.write_text(json.dumps(result, default=str))
+    from _common import peak_rss_mb  # benchmarks/peers/_common.py, on sys.path (see __main__)
+
+    args.out.write_text(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}, default=str))
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
-        sys.path.insert(0, str(PEERS))
+        sys.path[:0] = [str(PEERS), str(BENCH)]
         sys.exit(_child_main(sys.argv[1:]))
     sys.exit(main())

@@ -16,6 +16,19 @@ def rss_now_mb() -> float:
     return float("nan")
 
 
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (``VmHWM``).
+
+    Not ``ru_maxrss`` from ``wait4``: Linux carries a process's ``maxrss`` over ``fork`` and
+    ``execve``, so every child of a parent that once held 870 MB reports at least 870 MB. ``VmHWM``
+    belongs to the address space, which ``execve`` replaces, so it is the child's own peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def worker_args(description: str, extra: dict[str, dict] | None = None) -> argparse.Namespace:
     """The arguments every peer worker takes: the workload folder, the variant, the output file."""
     parser = argparse.ArgumentParser(description=description)
@@ -49,4 +62,5 @@ class Clock:
 
 
 def write_result(path: Path, result: dict) -> None:
-    path.write_text(json.dumps(result, default=float))
+    """Write the worker's result, with its own peak RSS (``peak_rss_mb``) measured last."""
+    path.write_text(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}, default=float))

@@ -110,12 +110,44 @@ def test_nothing_flagged_before_the_shift_including_the_weekend(warehouse, ran_d
         assert flagged == [], (day, flagged)
 
 
+DRIFT_METHODS = ("psi", "ks", "jensen_shannon", "wasserstein", "chi_square")
+
+
 def test_shift_flagged_on_exactly_its_features(warehouse, ran_days) -> None:
+    """From the shift's first window: every numeric method alerts on the three shifted features
+    and no drift method flags any other feature, in the whole population or in any slice."""
     for day in (20, 21):
-        rows = [r for r in metrics(warehouse, day) if r.slice == "all" and r.layer == "data"]
+        rows = [r for r in metrics(warehouse, day) if r.layer == "data"
+                and r.check_name in DRIFT_METHODS]
+        whole = [r for r in rows if r.slice == "all"]
         for method in ("psi", "ks", "wasserstein"):
-            drifted = {r.feature for r in rows if r.check_name == method and r.status == "alert"}
+            drifted = {r.feature for r in whole if r.check_name == method and r.status == "alert"}
             assert drifted == SHIFTED, (day, method, drifted)
+        flagged_elsewhere = {(r.check_name, r.feature, r.slice) for r in rows
+                             if r.status in ("warn", "alert") and r.feature not in SHIFTED}
+        assert flagged_elsewhere == set(), (day, flagged_elsewhere)
+        per_slice = {r.feature for r in rows if r.slice.startswith("region=")
+                     and r.check_name == "ks" and r.status in ("warn", "alert")}
+        assert per_slice == SHIFTED, (day, per_slice)
+
+
+def test_each_drift_row_stores_its_own_threshold(warehouse, ran_days) -> None:
+    """Why a value alerted is in the row: the alert level, the warn level and the threshold's
+    kind. Levels are per feature: merchant_id, whose mix moves with promotions every day, learns a
+    higher PSI level from the reference than the features that only move by sampling noise."""
+    for day in ran_days:
+        rows = [r for r in metrics(warehouse, day) if r.layer == "data"
+                and r.check_name in DRIFT_METHODS and r.status != "skipped"]
+        assert rows and all(r.threshold is not None and r.threshold > 0 for r in rows), day
+        assert all(r.details["threshold_type"] == "calibrated"
+                   and 0 < r.details["warn_threshold"] <= r.threshold for r in rows), day
+        psi = {r.feature: r for r in rows if r.check_name == "psi" and r.slice == "all"}
+        noisy = psi["merchant_id"].details["warn_threshold"]
+        assert noisy > 0.1, (day, noisy)  # above the effect-size floor every other feature sits at
+        assert noisy > max(r.details["warn_threshold"] for f, r in psi.items()
+                           if f != "merchant_id"), day
+        if day < scenario.SHIFT_DAY:  # calibration, not luck: no warn on merchant_id's wobble
+            assert psi["merchant_id"].status == "ok", (day, psi["merchant_id"].value)
 
 
 def test_alerts_recorded_once_per_crossing_and_rerun_is_idempotent(warehouse, monitor_dag,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modelwatch.checks.drift import benjamini_hochberg, merge_sparse_buckets
+from modelwatch.checks.drift import _control_fdr, benjamini_hochberg, merge_sparse_buckets
 from modelwatch.config.schema import CalibratedThreshold
 from modelwatch.drift.calibration import (
     NullDistribution,
@@ -14,6 +14,7 @@ from modelwatch.drift.calibration import (
     small_window_factor,
 )
 from modelwatch.drift.methods import BinnedInput, get_method
+from modelwatch.metrics import MetricRow
 from modelwatch.profile import coarsen
 
 
@@ -82,3 +83,40 @@ def test_small_windows_get_higher_levels_big_ones_never_lower() -> None:
     assert small_window_factor("ks", null, 500) == pytest.approx(
         ((1 / 500) / (1 / 2000 + 1 / 26_000)) ** 0.5, rel=1e-9)
     assert small_window_factor("psi", null, 1_000_000) == 1.0
+
+
+def test_known_categories_merged_as_rare_stay_apart_from_other() -> None:
+    """All 50 known categories are too rare for a 200-row window to see one by one, together
+    they are not: they form their own bucket, so a window of only unseen values still differs."""
+    reference = np.array([100.0] * 50 + [4000.0])  # 50 known merchants of 1 % each, 44 % other
+    unseen = np.array([0.0] * 50 + [200.0])  # a window whose merchants are all new
+    ref, cur = merge_sparse_buckets(reference, unseen)
+    assert ref.tolist() == [5000.0, 4000.0] and cur.tolist() == [0.0, 200.0]
+    psi = get_method("psi", "categorical").func
+    assert psi(BinnedInput(ref, cur)).value > 1.0
+    same = np.array([2.0] * 50 + [80.0])  # a normal window: both buckets in proportion
+    assert psi(BinnedInput(*merge_sparse_buckets(reference, same))).value < 0.01
+
+
+def _crossing(status: str, p: float | None, feature: str = "f") -> MetricRow:
+    details = {} if p is None else {"null_p_value": p}
+    return MetricRow("data", "psi", feature, 0.2, 0.1, status, details, "all")
+
+
+def test_fdr_control_downgrades_only_crossings_that_are_not_significant() -> None:
+    """Of 20 tests, one tiny p-value survives Benjamini-Hochberg at 5 %; a warn with p = 0.03 is
+    chance among 20 and becomes ok (with the reason kept), rows without a p-value are untouched."""
+    rows = [_crossing("alert", 1e-6, "shifted"), _crossing("warn", 0.03, "noisy"),
+            _crossing("warn", None, "constant")]
+    rows += [_crossing("ok", 0.5 + i / 100, f"quiet{i}") for i in range(17)]
+    out = _control_fdr(rows, 0.05)
+    by_feature = {r.feature: r for r in out}
+    assert by_feature["shifted"].status == "alert" and "fdr_suppressed" not in by_feature[
+        "shifted"].details
+    assert by_feature["noisy"].status == "ok"
+    assert by_feature["noisy"].details == {"null_p_value": 0.03, "fdr_suppressed": "warn",
+                                           "fdr": 0.05}
+    assert by_feature["constant"].status == "warn"
+    assert [r.status for r in out[3:]] == ["ok"] * 17
+    # alone, the same warn is significant and kept
+    assert _control_fdr([_crossing("warn", 0.03)], 0.05)[0].status == "warn"

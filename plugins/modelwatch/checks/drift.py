@@ -78,12 +78,16 @@ MIN_EXPECTED = 5.0
 
 def merge_sparse_buckets(reference: np.ndarray, current: np.ndarray,
                          min_expected: float = MIN_EXPECTED) -> tuple[np.ndarray, np.ndarray]:
-    """Fold categories the window is too small to see into the last (``__other__``) bucket.
+    """Fold categories the window is too small to see into one "rare" bucket before
+    ``__other__`` (the last bucket), or into ``__other__`` when even together they are too rare.
 
     A category with reference share p expects ``p * n`` rows in a window of n; below
     ``min_expected`` (5, the chi-square rule of thumb) its observed count is mostly zero or one,
     and smoothed log-ratios (PSI, KL) blow up on those empty buckets. Merging them keeps small
-    windows and slices of high-cardinality columns from alerting on sampling noise.
+    windows and slices of high-cardinality columns from alerting on sampling noise. The merged
+    bucket stays apart from ``__other__`` so that a window whose values are all unseen (every
+    known category sparse, everything in ``__other__``) still differs from the reference instead
+    of collapsing into a single bucket that scores zero.
     """
     total_ref, total_cur = reference.sum(), current.sum()
     if total_ref <= 0 or total_cur <= 0 or reference.size < 3:
@@ -91,11 +95,13 @@ def merge_sparse_buckets(reference: np.ndarray, current: np.ndarray,
     sparse = reference[:-1] / total_ref * total_cur < min_expected
     if not sparse.any():
         return reference, current
-    keep = np.append(~sparse, True)
-    ref, cur = reference[keep].copy(), current[keep].copy()
-    ref[-1] += reference[:-1][sparse].sum()
-    cur[-1] += current[:-1][sparse].sum()
-    return ref, cur
+    rare_ref, rare_cur = reference[:-1][sparse].sum(), current[:-1][sparse].sum()
+    ref_kept, cur_kept = reference[:-1][~sparse], current[:-1][~sparse]
+    if rare_ref / total_ref * total_cur < min_expected:  # too rare even together: into other
+        return (np.append(ref_kept, reference[-1] + rare_ref),
+                np.append(cur_kept, current[-1] + rare_cur))
+    return (np.append(ref_kept, [rare_ref, reference[-1]]),
+            np.append(cur_kept, [rare_cur, current[-1]]))
 
 
 class DriftContext:

@@ -5,6 +5,10 @@
   ``region`` and ``customer_tier``.
 - Weekly seasonality that must NOT alert: ~15 % less traffic and slightly larger amounts on
   weekends.
+- Day-to-day noise that must NOT alert either: the 200 largest merchants run promotions, so each
+  one's daily volume wobbles (log-normal, sd 0.5) and ``merchant_id``'s mix moves more between
+  normal days (PSI ~0.08) than sampling alone explains. Its calibrated threshold is learnt from
+  that, so it gets more room than the other features' (visible in ``mw_metric.threshold``).
 - Covariate shift from day 20 (2026-09-20) on ``distance_from_home_km``, ``device_risk`` and
   ``velocity_1h``.
 - Pipeline bug on days 30–32 (2026-09-30 .. 2026-10-02): ``avg_amount_30d`` silently served as 0
@@ -35,6 +39,8 @@ BAD_VERSION_DAY = 38  # a bad champion version is deployed: its scores are biase
 BAD_VERSION = "v1.1"
 MODEL_NAME = "fraud_demo"
 ISSUER_DECLINE = {False: 0.03, True: 0.045}  # share of transactions the issuer declines (weekend?)
+MERCHANTS = 5000
+PROMO_MERCHANTS, PROMO_SD = 200, 0.5  # merchants whose daily volume wobbles, and by how much (log)
 
 NUMERIC = [
     "amount", "account_age_days", "tx_count_24h", "avg_amount_30d", "distance_from_home_km",
@@ -60,8 +66,17 @@ class Scenario:
     kpis: pd.DataFrame
 
 
+def merchant_mix(promo_rng: np.random.Generator | None = None) -> np.ndarray:
+    """Share of each merchant's traffic: Zipf-like; with ``promo_rng``, one day's promotions
+    (the largest merchants' volumes multiplied by log-normal noise)."""
+    weights = 1.0 / np.arange(1, MERCHANTS + 1) ** 0.8
+    if promo_rng is not None:
+        weights[:PROMO_MERCHANTS] *= np.exp(promo_rng.normal(0.0, PROMO_SD, PROMO_MERCHANTS))
+    return weights / weights.sum()
+
+
 def _features(rng: np.random.Generator, n: int, day_index: np.ndarray, ts: pd.Series,
-              drift: bool) -> pd.DataFrame:
+              drift: bool, merchants: np.ndarray | None = None) -> pd.DataFrame:
     weekend = (ts.dt.dayofweek >= 5).to_numpy()
     shifted = drift & (day_index >= SHIFT_DAY)
     f = pd.DataFrame({
@@ -88,8 +103,8 @@ def _features(rng: np.random.Generator, n: int, day_index: np.ndarray, ts: pd.Se
     countries = [f"C{i:02d}" for i in range(20)]
     f["country"] = rng.choice(countries, n, p=np.r_[0.4, np.full(19, 0.6 / 19)])
     f["device_type"] = rng.choice(["ios", "android", "desktop", "other"], n, p=[0.35, 0.35, 0.25, 0.05])
-    zipf = 1.0 / np.arange(1, 5001) ** 0.8
-    f["merchant_id"] = np.char.add("m", rng.choice(5000, n, p=zipf / zipf.sum()).astype(str))
+    mix = merchant_mix() if merchants is None else merchants  # same draws either way
+    f["merchant_id"] = np.char.add("m", rng.choice(MERCHANTS, n, p=mix).astype(str))
     f["region"] = rng.choice(["NA", "EU", "APAC", "LATAM"], n, p=[0.4, 0.3, 0.2, 0.1])
     f["customer_tier"] = rng.choice(["standard", "gold", "platinum"], n, p=[0.7, 0.22, 0.08])
     # a little missingness, as in real logs
@@ -145,6 +160,7 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
     champion, challenger, columns = _fit_models(seed)
     # the KPI's own stream: adding it left every other table exactly as it was
     kpi_rng = np.random.default_rng(seed + 2)
+    promo_rng = np.random.default_rng(seed + 3)  # likewise the merchants' promotions
     frames, shadows, labels, offline, approval = [], [], [], [], []
     next_id = 0
     for d in range(1, days + 1):
@@ -152,7 +168,7 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
         n = int(rows_per_day * (0.85 if start.weekday() >= 5 else 1.0) * rng.uniform(0.97, 1.03))
         seconds = np.sort(rng.uniform(0, 86400, n))
         ts = pd.Series(pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s"))
-        f = _features(rng, n, np.full(n, d), ts, drift=True)
+        f = _features(rng, n, np.full(n, d), ts, drift=True, merchants=merchant_mix(promo_rng))
         if gradual and d >= gradual[1]:
             f[gradual[0]] = f[gradual[0]] + gradual[2] * (d - gradual[1] + 1)
         y = rng.random(n) < 1 / (1 + np.exp(-_true_logit(f)))

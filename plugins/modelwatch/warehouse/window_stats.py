@@ -211,7 +211,7 @@ def _slice_keys(segments: list[str], values: tuple) -> list[str]:
     return [ALL] + [f"{seg}={value}" for seg, value in zip(segments, values, strict=True)]
 
 
-def _histogram(source, name: str, seg_exprs: list, plan: StatsPlan, dialect: str):
+def _histogram(source, seg_exprs: list, name: str, plan: StatsPlan, dialect: str):
     """Counts per (slices, bin) of one numeric column.
 
     On DuckDB/PostgreSQL with a grid, two levels: count per grid cell over the rows (cheap
@@ -242,7 +242,7 @@ def _histogram(source, name: str, seg_exprs: list, plan: StatsPlan, dialect: str
             .group_by(*outer_group))
 
 
-def _category_counts(source, name: str, seg_exprs: list, keep: list[str] | None):
+def _category_counts(source, seg_exprs: list, name: str, keep: list[str] | None):
     """Counts per (slices, value) of one categorical column, values outside ``keep`` folded.
 
     Counted per raw value first and folded after, so the fold's ``IN`` runs once per distinct
@@ -272,16 +272,25 @@ def compute_window_stats(
 ) -> WindowStats:
     """Aggregate one window of the predictions table (or a reference table) for all columns."""
     tbl = predictions_ref(cfg, table)
-    source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("w")
     numeric = numeric_columns(cfg)
     categorical = categorical_columns(cfg)
     monitored = numeric + categorical
     segments = [s for s in cfg.segments if s in plan.segments]
-    seg_exprs = [_folded(source.c[s], plan.segments[s]).label(f"seg{i}")
-                 for i, s in enumerate(segments)]
-    n_seg = len(seg_exprs)
-    group_positions = [sa.literal_column(str(i + 1)) for i in range(n_seg)]
+    n_seg = len(segments)
 
+    def window(*columns: str) -> tuple[sa.Subquery, list]:
+        """The window's rows with only ``columns`` and the segment columns, and the segment
+        expressions over them. Each part of a statement names just what it reads: 28 copies of
+        every column of the table made compiling and planning the statements a sixth of a
+        window's time."""
+        names = list(dict.fromkeys([*columns, *segments]))
+        source = (sa.select(*(tbl.c[n] for n in names))
+                  .where(window_filter(cfg, tbl, start, end)).subquery("w"))
+        return source, [_folded(source.c[s], plan.segments[s]).label(f"seg{i}")
+                        for i, s in enumerate(segments)]
+
+    source, seg_exprs = window(cfg.columns.event_ts, *monitored)
+    group_positions = [sa.literal_column(str(i + 1)) for i in range(n_seg)]
     confident = confidence_columns(cfg)
 
     def new_slice() -> SliceStats:
@@ -344,7 +353,7 @@ def compute_window_stats(
                                                 + int(row[f"hc{i}"] or 0))
 
     if numeric and total_rows:
-        parts = [_histogram(source, name, seg_exprs, plan, conn.dialect.name) for name in numeric]
+        parts = [_histogram(*window(name), name, plan, conn.dialect.name) for name in numeric]
         for row in conn.execute(sa.union_all(*parts)):
             feature, values, bin_index, n = row[0], tuple(row[1:1 + n_seg]), row[-2], row[-1]
             for target in slices_of(values):
@@ -352,7 +361,7 @@ def compute_window_stats(
 
     if categorical and total_rows:
         keep = plan.categories or {}
-        parts = [_category_counts(source, name, seg_exprs,
+        parts = [_category_counts(*window(name), name,
                                   keep.get(name) if plan.categories is not None else None)
                  for name in categorical]
         for row in conn.execute(sa.union_all(*parts)):
@@ -361,7 +370,7 @@ def compute_window_stats(
                 counts = target.categories[feature]
                 counts[value] = counts.get(value, 0) + int(n)
 
-    version_col = source.c[cfg.columns.model_version]
+    version_col = window(cfg.columns.model_version)[0].c[cfg.columns.model_version]
     versions = {
         str(v): int(n)
         for v, n in conn.execute(sa.select(version_col, sa.func.count()).group_by(version_col))
