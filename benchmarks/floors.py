@@ -143,8 +143,9 @@ def duckdb_floor(data_dir: Path, url: str, reference_day: str, current_day: str,
         grids[c] = (lo, inv, np.unique(np.round((np.asarray(cuts[1:-1]) - lo) * inv)))
 
     def window_counts(lo: str, hi: str, keep: dict | None) -> tuple[dict, dict]:
-        parts = [f"SELECT {i} AS f, CAST(least(greatest(floor(({c} - {g[0]!r}) * {g[1]!r}), -1), "
-                 f"{GRID_CELLS}) AS INTEGER) AS cell, NULL AS v, count(*) AS n FROM predictions "
+        parts = [f"SELECT {i} AS f, CAST(least(greatest(floor((CAST({c} AS DOUBLE) - "
+                 f"{g[0]!r}::DOUBLE) * {g[1]!r}::DOUBLE), -1.0::DOUBLE), {GRID_CELLS}.0::DOUBLE) "
+                 f"AS INTEGER) AS cell, NULL AS v, count(*) AS n FROM predictions "
                  f"WHERE {where(lo, hi)} AND {c} IS NOT NULL GROUP BY 2"
                  for i, (c, g) in enumerate(grids.items())]
         parts += [f"SELECT {len(numeric) + i} AS f, NULL AS cell, {c} AS v, count(*) AS n "
