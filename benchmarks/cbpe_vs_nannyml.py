@@ -646,7 +646,10 @@ def _child_main(argv: list[str]) -> int:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    args.out.write_text(json.dumps(run_modelwatch(args.data_dir, args.db), default=str))
+    from _common import peak_rss_mb  # benchmarks/peers/_common.py (on sys.path, see __main__)
+
+    result = run_modelwatch(args.data_dir, args.db)
+    args.out.write_text(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}, default=str))
     return 0
 
 
