@@ -213,7 +213,8 @@ def test_grid_binning_and_moments_equal_numpy(grid_engine, demo_cfg) -> None:
     assert stats.null_rate("amount") == pytest.approx(mine["amount"].isna().mean())
 
 
-@pytest.mark.parametrize("thresholds", [[], [0], [3, 8, 12], list(range(0, 2049, 7))])
+@pytest.mark.parametrize("thresholds", [[], [0], [3, 8, 12], list(range(0, 2049, 7)),
+                                        [-0.5, 0.25, 3.0, 12.000000000000002, 1e300]])
 def test_count_at_most_is_searchsorted_right(grid_engine, thresholds) -> None:
     from modelwatch.warehouse.dialects import count_at_most
 

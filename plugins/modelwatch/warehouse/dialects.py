@@ -14,6 +14,8 @@ a list filter on DuckDB.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -103,40 +105,55 @@ COUNT_AT_MOST_DIALECTS = ("duckdb", "postgresql")
 
 
 class count_at_most(ColumnElement):  # noqa: N801  (reads as the SQL function it renders)
-    """How many of the sorted integer ``thresholds`` are <= ``value``: the bin of a grid cell.
+    """How many of the sorted ``thresholds`` are <= ``value``: a value's bin.
 
-    It equals ``numpy.searchsorted(thresholds, value, side="right")``. PostgreSQL spells it
-    ``width_bucket(value, ARRAY[...])`` (a binary search); DuckDB, which has no such function,
-    ``len(list_filter([...], lambda t: t <= value))``. Both run on aggregated grid cells, a few
-    thousand rows, so a linear filter costs nothing measurable — and, unlike a ``CASE`` tree over
-    a hundred edges, the statement stays short, which is what made building and compiling it cost
-    a quarter of a window's time. The thresholds are integers made by the profile, rendered
-    inline (never user text).
+    It equals ``numpy.searchsorted(thresholds, value, side="right")``, the convention of every
+    bin in modelwatch. PostgreSQL spells it ``width_bucket(value, ARRAY[...])``, a binary search in
+    C, cheap enough for every row. DuckDB, which has no such function, spells it
+    ``len(list_filter([...], lambda t: t <= value))``, a linear filter, used only on aggregated
+    grid cells (a few thousand rows). Either way the statement stays short: a ``CASE`` tree over
+    a hundred edges per column made building and compiling it a quarter of a window's time. The
+    thresholds are numbers made by the profile, rendered inline (never user text).
     """
 
     type = sa.Integer()
     inherit_cache = False  # the thresholds are not part of a cache key
 
-    def __init__(self, value, thresholds: list[int]) -> None:
+    def __init__(self, value, thresholds: list[float]) -> None:
         self.value = value
-        self.thresholds = [int(t) for t in thresholds]
+        values = [float(t) for t in thresholds]
+        self.integers = all(v.is_integer() for v in values)
+        self.thresholds = [int(v) for v in values] if self.integers else values
+
+
+def _number(value: float) -> str:
+    """A threshold as SQL text that reads back as the same double (``repr`` round-trips)."""
+    if math.isfinite(value):
+        return repr(value)
+    return "'Infinity'" if value > 0 else "'-Infinity'"
+
+
+def _thresholds(element: count_at_most) -> str:
+    return ", ".join(str(t) if element.integers else _number(t) for t in element.thresholds)
 
 
 @compiles(count_at_most, "postgresql")
 def _count_at_most_postgresql(element: count_at_most, compiler, **kw) -> str:
     if not element.thresholds:
         return "0"
-    array = ", ".join(str(t) for t in element.thresholds)
-    return f"width_bucket({compiler.process(element.value, **kw)}, ARRAY[{array}]::integer[])"
+    kind = "integer" if element.integers else "float8"
+    return (f"width_bucket({compiler.process(element.value, **kw)}, "
+            f"ARRAY[{_thresholds(element)}]::{kind}[])")
 
 
 @compiles(count_at_most, "duckdb")
 def _count_at_most_duckdb(element: count_at_most, compiler, **kw) -> str:
     if not element.thresholds:
         return "0"
-    array = ", ".join(str(t) for t in element.thresholds)
+    kind = "INTEGER" if element.integers else "DOUBLE"
     value = compiler.process(element.value, **kw)
-    return f"len(list_filter([{array}], lambda mw_t: mw_t <= {value}))"
+    return (f"len(list_filter(CAST([{_thresholds(element)}] AS {kind}[]), "
+            f"lambda mw_t: mw_t <= {value}))")
 
 
 @compiles(count_at_most)
