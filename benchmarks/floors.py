@@ -38,7 +38,7 @@ def psi(reference, current, eps: float = 1e-4) -> float:
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def _result(tool: str, spec: dict, scores: dict, import_s: float, phases: dict,
+def _result(tool: str, scores: dict, import_s: float, phases: dict,
             extra: dict | None = None) -> dict:
     from importlib.metadata import version
 
@@ -112,7 +112,7 @@ def numpy_floor(data_dir: Path, variant: str) -> dict:
             np.searchsorted(ref_sorted, grid, side="right") / ref_sorted.size
             - np.searchsorted(cur_sorted, grid, side="right") / cur_sorted.size)))
     t4 = time.perf_counter()
-    return _result("numpy-floor", spec, {k: v for k, v in scores.items() if k != "score"},
+    return _result("numpy-floor", {k: v for k, v in scores.items() if k != "score"},
                    import_s, {"load_s": t1 - t0, "fit_s": t2 - t1, "window_s": t3 - t2},
                    {"exact_ks_s": t4 - t3, "ks": ks})
 
@@ -142,7 +142,7 @@ def duckdb_floor(data_dir: Path, url: str, reference_day: str, current_day: str,
         inv = GRID_CELLS / (hi - lo) if hi > lo else 1.0
         grids[c] = (lo, inv, np.unique(np.round((np.asarray(cuts[1:-1]) - lo) * inv)))
 
-    def window_counts(lo: str, hi: str, keep: dict | None) -> tuple[dict, dict]:
+    def window_counts(lo: str, hi: str) -> tuple[dict, dict]:
         parts = [f"SELECT {i} AS f, CAST(least(greatest(floor((CAST({c} AS DOUBLE) - "
                  f"{g[0]!r}::DOUBLE) * {g[1]!r}::DOUBLE), -1.0::DOUBLE), {GRID_CELLS}.0::DOUBLE) "
                  f"AS INTEGER) AS cell, NULL AS v, count(*) AS n FROM predictions "
@@ -162,11 +162,11 @@ def duckdb_floor(data_dir: Path, url: str, reference_day: str, current_day: str,
                 cats[categorical[f - len(numeric)]][value] = n
         return nums, cats
 
-    ref_nums, ref_cats = window_counts(reference_day, current_day, None)
+    ref_nums, ref_cats = window_counts(reference_day, current_day)
     keep = {c: sorted(counts, key=lambda v: (-counts[v], v))[:TOP_K] for c, counts in
             ref_cats.items()}
     t2 = time.perf_counter()
-    cur_nums, cur_cats = window_counts(current_day, end_day, keep)
+    cur_nums, cur_cats = window_counts(current_day, end_day)
     scores = {c: psi(ref_nums[c], cur_nums[c]) for c in numeric}
     for c in categorical:
         def folded(counts: dict, c=c):
@@ -175,5 +175,5 @@ def duckdb_floor(data_dir: Path, url: str, reference_day: str, current_day: str,
         scores[c] = psi(folded(ref_cats[c]), folded(cur_cats[c]))
     t3 = time.perf_counter()
     con.close()
-    return _result("duckdb-floor", spec, {k: v for k, v in scores.items() if k != "score"},
+    return _result("duckdb-floor", {k: v for k, v in scores.items() if k != "score"},
                    import_s, {"load_s": 0.0, "fit_s": t2 - t1, "window_s": t3 - t2})
