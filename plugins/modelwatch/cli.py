@@ -55,8 +55,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from modelwatch.config.loader import load_monitor
-    from modelwatch.runner import Window, run_window
+    from modelwatch.runner import run_window
     from modelwatch.summary import metrics_table
+    from modelwatch.window import Window
 
     cfg = load_monitor(args.config)
     end = args.end or args.start + cfg.schedule.window
@@ -76,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from modelwatch.config.loader import load_monitor
-    from modelwatch.runner import Window, step_report
+    from modelwatch.runner import step_report
+    from modelwatch.window import Window
 
     cfg = load_monitor(args.config)
     window = Window(args.start, args.end or args.start + cfg.schedule.window)

@@ -7,7 +7,6 @@ results with replace-semantics and returns a small summary (safe for XCom).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
@@ -25,32 +24,9 @@ from modelwatch.warehouse.samples import window_samples
 from modelwatch.warehouse.tables import create_output_tables
 from modelwatch.warehouse.window_stats import compute_window_stats
 from modelwatch.warehouse.writer import replace_metrics
+from modelwatch.window import Window
 
-
-def _naive_utc(value: datetime) -> datetime:
-    """Naive UTC as a plain ``datetime`` (Airflow hands out pendulum objects, whose arithmetic
-    with ``timedelta`` differs)."""
-    if value.tzinfo:
-        value = value.astimezone(UTC)
-    return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
-                    value.microsecond)
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open data interval ``[start, end)`` in naive UTC (how the warehouse stores time)."""
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "start", _naive_utc(self.start))
-        object.__setattr__(self, "end", _naive_utc(self.end))
-        if self.start >= self.end:
-            raise ValueError(f"window start {self.start} must be before its end {self.end}")
-
-    def __str__(self) -> str:
-        return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+__all__ = ["Window", "RunResult", "run_window"]
 
 
 @dataclass

@@ -34,7 +34,7 @@ def airflow_errors() -> Iterator[None]:
 
 def window_of(cfg: MonitorConfig, context: dict[str, Any]):
     """The monitored window: ``schedule.window`` ending at the run's data interval end."""
-    from modelwatch.runner import Window
+    from modelwatch.window import Window
 
     end: datetime = context["data_interval_end"]
     return Window(end - cfg.schedule.window, end)
@@ -212,7 +212,8 @@ def retrain(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     from datetime import datetime
 
     from modelwatch.airflow.connections import airflow_connection_url
-    from modelwatch.runner import Window, step_retrain
+    from modelwatch.runner import step_retrain
+    from modelwatch.window import Window
 
     conf = context["dag_run"].conf or {}
     if "window_start" not in conf:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import quote
 
@@ -38,6 +38,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.artifacts import served_url
 from modelwatch.paths import runbooks_dir
 from modelwatch.warehouse.tables import create_output_tables
+from modelwatch.window import naive_utc
 
 __all__ = ["AlertGroup", "DeliveryError", "DeliveryReport", "GroupingPolicy", "SlackHook",
            "build_groups", "deliver_alerts", "resolve_settings", "send_due"]
@@ -54,9 +55,6 @@ class WindowLike(Protocol):
     @property
     def end(self) -> datetime: ...
 
-
-def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass
@@ -194,7 +192,7 @@ def deliver_alerts(
             monitor's ``alerting.reminder_after``.
         now: Wall clock for bookkeeping and the cooldown (tests pin it).
     """
-    start, end = _naive_utc(window.start), _naive_utc(window.end)
+    start, end = naive_utc(window.start), naive_utc(window.end)
     now = now or utcnow()
     create_output_tables(engine)
     with engine.begin() as conn:
@@ -226,7 +224,7 @@ def send_due(
     The second half of ``deliver_alerts``, also called on its own by the failure and deadline
     callbacks (``incidents``), which record their row in ``mw_alert`` without a window of metrics.
     """
-    start, end = _naive_utc(window.start), _naive_utc(window.end)
+    start, end = naive_utc(window.start), naive_utc(window.end)
     model = cfg.model.name
     now = now or utcnow()
     report = report or DeliveryReport(model, start.isoformat(), end.isoformat())

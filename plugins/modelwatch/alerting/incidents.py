@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
@@ -29,6 +29,7 @@ from modelwatch.alerting.slack import SlackHook, TokenResolver
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.tables import create_output_tables
+from modelwatch.window import naive_utc
 
 KIND_FAMILY = {"task_failed": "task_failure", "run_failed": "run_failure",
                "deadline_missed": "run_deadline"}
@@ -60,9 +61,6 @@ def error_line(error: BaseException | str | None) -> str | None:
     text = scrub(text)
     return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 1] + "…"
 
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass(frozen=True)
@@ -145,7 +143,7 @@ def record_incident(engine: Engine, cfg: MonitorConfig, incident: Incident, *,
     latest try and error — and leaves its delivery state alone, so it is not paged twice.
     """
     now = now or utcnow()
-    start, end = _naive(incident.window_start), _naive(incident.window_end)
+    start, end = naive_utc(incident.window_start), naive_utc(incident.window_end)
     group = _group(cfg, incident)
     create_output_tables(engine)
     with engine.begin() as conn:
@@ -168,7 +166,7 @@ def resolve_incident(engine: Engine, cfg: MonitorConfig, incident: Incident, *,
     callback of every task costs one read.
     """
     now = now or utcnow()
-    start, end = _naive(incident.window_start), _naive(incident.window_end)
+    start, end = naive_utc(incident.window_start), naive_utc(incident.window_end)
     fp = incident_fingerprint(cfg, incident)
     with engine.begin() as conn:
         rows = store.history(conn, cfg.model.name, [fp]).get(fp, [])

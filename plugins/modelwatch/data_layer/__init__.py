@@ -48,7 +48,7 @@ from modelwatch.warehouse.tables import mw_metric
 from modelwatch.warehouse.writer import replace_metrics
 
 if TYPE_CHECKING:  # the runner imports this package; a runtime import would be circular
-    from modelwatch.runner import Window
+    from modelwatch.window import Window
 
 __all__ = ["CHECK_NAMES", "run_data_layer"]
 

@@ -30,7 +30,7 @@ from modelwatch.warehouse.window_stats import ALL
 from modelwatch.warehouse.writer import replace_metrics
 
 if TYPE_CHECKING:  # the runner imports this package; importing it back would be a cycle
-    from modelwatch.runner import Window
+    from modelwatch.window import Window
 
 __all__ = ["LAYER", "run_outcome"]
 

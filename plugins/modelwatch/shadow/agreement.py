@@ -28,7 +28,7 @@ from modelwatch.shadow.rows import ALL, informational, judged_high, judged_low, 
 from modelwatch.shadow.stats import pearson_from_sums
 
 if TYPE_CHECKING:  # the runner will import this package: no import cycle at runtime
-    from modelwatch.runner import Window
+    from modelwatch.window import Window
 
 
 @dataclass

@@ -28,7 +28,7 @@ from modelwatch.shadow.stats import independent_bootstrap, rng_for
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from modelwatch.runner import Window
+    from modelwatch.window import Window
 
 
 def canary_rows(conn: Connection, cfg: MonitorConfig, window: Window) -> list[MetricRow]:

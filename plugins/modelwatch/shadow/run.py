@@ -37,7 +37,7 @@ from modelwatch.warehouse.tables import create_output_tables, mw_metric
 from modelwatch.warehouse.writer import replace_metrics
 
 if TYPE_CHECKING:
-    from modelwatch.runner import Window
+    from modelwatch.window import Window
 
 
 def _stored_as_of(conn: Connection, cfg: MonitorConfig, windows: list[Window]
@@ -89,7 +89,7 @@ def run_shadow(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: st
     """
     if not cfg.shadow.enabled:
         return []
-    from modelwatch.runner import Window  # runtime import: the runner imports this package
+    from modelwatch.window import Window
 
     as_of = window.end
     length = window.end - window.start
