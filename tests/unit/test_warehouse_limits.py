@@ -16,14 +16,14 @@ from modelwatch.warehouse.load import load_frame
 
 
 def _memory_limit(url: str) -> str:
-    engine_module.engine_for_url.cache_clear()
+    engine_module._engine_for.cache_clear()
     engine = engine_module.engine_for_url(url)
     try:
         with engine.connect() as conn:
             return conn.execute(sa.text("SELECT current_setting('memory_limit')")).scalar_one()
     finally:
         engine.dispose()
-        engine_module.engine_for_url.cache_clear()
+        engine_module._engine_for.cache_clear()
 
 
 def test_embedded_duckdb_is_capped_by_default_and_by_env(tmp_path, monkeypatch) -> None:

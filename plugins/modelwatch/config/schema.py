@@ -71,6 +71,30 @@ class Warehouse(Strict):
         None, description="Name of an env var holding a SQLAlchemy URL (never the URL itself)."
     )
 
+    timezone: str | None = Field(
+        None, description="IANA name of the wall clock that the warehouse's *naive* timestamp "
+        "columns are written in (e.g. Europe/Berlin). Unset: naive timestamps are UTC. Time-zone "
+        "aware columns (timestamptz) need nothing; window boundaries are always UTC instants, so a "
+        "local DST day is 23 or 25 hours long. The warehouse session runs in this time zone.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name: write e.g. UTC, Europe/Berlin or "
+                "America/New_York (the wall clock of your naive timestamp columns)") from None
+        if not all(ch.isalnum() or ch in "/_+-" for ch in value):
+            raise ValueError(f"{value!r} is not an IANA time zone name")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> Warehouse:
         if self.conn_id and self.url_env:

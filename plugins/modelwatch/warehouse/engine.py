@@ -86,22 +86,34 @@ def duckdb_memory_limit() -> str:
     return value
 
 
-def _cap_duckdb_memory(engine: Engine, limit: str) -> None:
-    """``SET memory_limit`` on every new connection (a runtime setting: it never conflicts with
-    another connection's open-time configuration, e.g. the UI's read-only one)."""
+def _configure_duckdb(engine: Engine, limit: str, timezone: str) -> None:
+    """``SET memory_limit`` and ``SET TimeZone`` on every new connection (runtime settings: they
+    never conflict with another connection's open-time configuration, e.g. the UI's read-only one).
+
+    The session time zone is what DuckDB uses to compare a ``TIMESTAMP`` with a ``TIMESTAMPTZ``;
+    without it, the machine's local zone would decide where a window of a timestamptz column
+    starts (``warehouse/source``).
+    """
 
     @event.listens_for(engine, "connect")
     def _set_limit(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"SET memory_limit = '{limit}'")  # validated by duckdb_memory_limit
-            cursor.fetchall()  # duckdb 2 refuses the next statement while a result is unread
+            for statement in (f"SET memory_limit = '{limit}'",  # validated by duckdb_memory_limit
+                              f"SET TimeZone = '{timezone}'"):  # validated as an IANA name
+                cursor.execute(statement)
+                cursor.fetchall()  # duckdb 2 refuses the next statement while a result is unread
         finally:
             cursor.close()
 
 
+def engine_for_url(url: str, timezone: str | None = None) -> Engine:
+    """The process's engine for ``url`` whose sessions run in ``timezone`` (None: UTC)."""
+    return _engine_for(url, timezone or "UTC")
+
+
 @lru_cache(maxsize=16)
-def engine_for_url(url: str) -> Engine:
+def _engine_for(url: str, timezone: str) -> Engine:
     parsed = make_url(url)
     connect_args: dict = {}
     duckdb = parsed.get_backend_name() == "duckdb"
@@ -111,18 +123,20 @@ def engine_for_url(url: str) -> Engine:
         # JIT off: LLVM-compiling the window scan's per-column expressions took far longer than
         # running them (measured with the former CASE-tree binning at 100k rows x 21 columns:
         # 10.3 s with JIT, 1.5 s without). The scan is short statements run once; JIT never pays.
-        connect_args["options"] = "-c timezone=UTC -c jit=off"
+        # The session time zone is the wall clock of naive timestamp columns (warehouse.timezone):
+        # PostgreSQL compares timestamp with timestamptz through it (warehouse/source).
+        connect_args["options"] = f"-c timezone={timezone} -c jit=off"
     # duckdb 2 refuses new statements while the ping's result is unread; an embedded file
     # cannot go stale anyway, so only server warehouses get pre-ping.
     engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=not duckdb)
     if duckdb:
-        _cap_duckdb_memory(engine, duckdb_memory_limit())
+        _configure_duckdb(engine, duckdb_memory_limit(), timezone)
     return engine
 
 
 def get_engine(spec: Warehouse, resolver: ConnectionResolver | None = None) -> Engine:
     url = resolve_url(spec, resolver)
-    engine = engine_for_url(url)
+    engine = engine_for_url(url, spec.timezone)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))

@@ -1,24 +1,51 @@
-"""Config names → SQLAlchemy Core objects. The one place identifiers from YAML become SQL.
+"""Config names → SQLAlchemy Core objects. The one place where config becomes SQL.
 
-Names were validated at config load; here they become ``sa.table``/``sa.column`` objects, which
-the dialect quotes where needed, so nothing from config is ever pasted into a SQL string.
+Every read of a user's input table — predictions, labels, shadow_predictions, offline_features,
+kpis — takes its table reference, its model filter, its time filter and its time columns from
+here. Names were validated at config load; here they become ``sa.table``/``sa.column`` objects,
+which the dialect quotes where needed (schema-qualified names, mixed case, reserved words,
+spaces), so nothing from config is ever pasted into a SQL string. A test fails if a module outside
+this one composes a table reference or a time filter of its own.
+
+How time works, whatever the column's type
+------------------------------------------
+A window is a pair of naive-UTC instants (``modelwatch.window``). The warehouse session runs in
+the time zone ``warehouse.timezone`` (UTC unless set; ``warehouse/engine``), and every time
+boundary is bound as a naive *wall-clock* value of that zone (``bound``). Then:
+
+- a naive ``TIMESTAMP`` column (written in that wall clock) compares natively — no cast of the
+  column, so DuckDB's zone maps and PostgreSQL's indexes still prune;
+- a ``TIMESTAMP WITH TIME ZONE`` column compares exactly: the database converts the bound value
+  (never the column) through the session time zone;
+- a ``DATE`` column compares as midnight of that day.
+
+Values read back (``read_time``) are turned into naive UTC the same way, and arithmetic between
+two time columns of possibly different kinds goes through ``epoch_seconds``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from modelwatch.config.schema import MonitorConfig
+from modelwatch.window import to_utc, to_wall_clock
 
 
 def table_ref(name: str, *columns: str) -> sa.TableClause:
-    schema, _, table = name.rpartition(".")
-    return sa.table(table, *(sa.column(c) for c in dict.fromkeys(columns)), schema=schema or None)
+    """A (possibly schema- or catalog-qualified) table name with the columns a query reads."""
+    parts = name.split(".")
+    table = parts[-1]
+    schema = ".".join(parts[:-1]) or None  # ``catalog.schema`` renders as a dotted schema
+    return sa.table(table, *(sa.column(c) for c in dict.fromkeys(columns)), schema=schema)
 
+
+# --- input tables ---------------------------------------------------------------------------------
 
 def predictions_ref(cfg: MonitorConfig, table: str | None = None) -> sa.TableClause:
+    """The predictions table (or the reference table) with every column a monitor reads."""
     c = cfg.columns
     names = [c.request_id, c.event_ts, c.model_name, c.model_version, *c.score]
     names += [f.name for f in cfg.features] + list(cfg.segments)
@@ -28,11 +55,114 @@ def predictions_ref(cfg: MonitorConfig, table: str | None = None) -> sa.TableCla
     return table_ref(table or cfg.tables.predictions, *names)
 
 
-def window_filter(cfg: MonitorConfig, tbl: sa.TableClause, start: datetime, end: datetime):
-    """Rows of this model in ``[start, end)``, UTC."""
+def predictions_columns(cfg: MonitorConfig, *columns: str, table: str | None = None
+                        ) -> sa.TableClause:
+    """The predictions table with only the key columns and ``columns`` (narrow reads)."""
     c = cfg.columns
-    return sa.and_(
-        tbl.c[c.model_name] == cfg.model.name,
-        tbl.c[c.event_ts] >= start,
-        tbl.c[c.event_ts] < end,
-    )
+    return table_ref(table or cfg.tables.predictions, c.request_id, c.event_ts, c.model_name,
+                     c.model_version, *columns)
+
+
+def labels_ref(cfg: MonitorConfig, *columns: str) -> sa.TableClause:
+    c = cfg.columns
+    item = [c.item] if c.item else []
+    return table_ref(cfg.tables.labels, c.request_id, *item, c.label, c.label_ts, *columns)
+
+
+def shadow_ref(cfg: MonitorConfig, *columns: str) -> sa.TableClause:
+    c = cfg.columns
+    return table_ref(cfg.tables.shadow_predictions, c.request_id, c.event_ts, c.model_name,
+                     c.model_version, *columns)
+
+
+def offline_ref(cfg: MonitorConfig, *columns: str) -> sa.TableClause:
+    return table_ref(cfg.tables.offline_features, cfg.columns.request_id, *columns)
+
+
+def kpis_ref(cfg: MonitorConfig) -> sa.TableClause:
+    s = cfg.outcome
+    cols = [s.kpi_ts, s.kpi_name, s.kpi_value] + ([s.kpi_segment] if s.kpi_segment else [])
+    return table_ref(cfg.tables.kpis, *cols)
+
+
+# --- time -------------------------------------------------------------------------------------------
+
+def bound(cfg: MonitorConfig, instant: datetime) -> datetime:
+    """A naive-UTC instant as the value bound into SQL (the session's wall clock)."""
+    return to_wall_clock(instant, cfg.warehouse.timezone)
+
+
+def read_time(cfg: MonitorConfig, value: datetime | date | None) -> datetime | None:
+    """A timestamp the warehouse returned (naive, aware or a date) as naive UTC."""
+    return to_utc(value, cfg.warehouse.timezone)
+
+
+def event_time(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery):
+    """The event-time column of the predictions or shadow table (for ordering and selecting)."""
+    return tbl.c[cfg.columns.event_ts]
+
+
+def label_time(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery):
+    """The label-arrival column of the labels table."""
+    return tbl.c[cfg.columns.label_ts]
+
+
+def epoch_seconds(column):
+    """Seconds since the epoch of a time column of any kind (naive ones through the session's
+    time zone), so two columns of different kinds can be subtracted."""
+    return sa.extract("epoch", sa.cast(column, sa.DateTime(timezone=True)))
+
+
+def time_between(cfg: MonitorConfig, column, start: datetime, end: datetime):
+    """``start <= column < end`` for a time column of any kind (see the module docstring)."""
+    return sa.and_(column >= bound(cfg, start), column < bound(cfg, end))
+
+
+def window_index(cfg: MonitorConfig, column, starts: Sequence[datetime]):
+    """0-based index of the window (consecutive ``starts``) a time column falls in; rows before
+    ``starts[0]`` get -1 (callers filter the range first)."""
+    if len(starts) == 1:
+        return sa.literal(0)
+    return sa.case(*[(column >= bound(cfg, s), i) for i, s in reversed(list(enumerate(starts)))],
+                   else_=-1)
+
+
+# --- filters ----------------------------------------------------------------------------------------
+
+def model_filter(cfg: MonitorConfig, tbl: sa.TableClause):
+    """Rows of this model (predictions and shadow tables hold many models)."""
+    return tbl.c[cfg.columns.model_name] == cfg.model.name
+
+
+def window_filter(cfg: MonitorConfig, tbl: sa.TableClause, start: datetime, end: datetime, *,
+                  slack: timedelta = timedelta(0)):
+    """Rows of this model with an event time in ``[start - slack, end + slack)``, UTC instants.
+
+    ``slack`` widens the window for logs whose clocks may lag the served predictions (the
+    shadow log, ``shadow.max_log_skew``).
+    """
+    return sa.and_(model_filter(cfg, tbl),
+                   time_between(cfg, event_time(cfg, tbl), start - slack, end + slack))
+
+
+def dated_after(cfg: MonitorConfig, tbl: sa.TableClause, instant: datetime):
+    """Rows of this model with an event time after ``instant`` (rows dated in the future)."""
+    return sa.and_(model_filter(cfg, tbl), event_time(cfg, tbl) > bound(cfg, instant))
+
+
+def labels_arrived_by(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery, as_of: datetime):
+    """Labels that had arrived by ``as_of`` (``label_ts <= as_of``)."""
+    return label_time(cfg, tbl) <= bound(cfg, as_of)
+
+
+def kpi_filter(cfg: MonitorConfig, tbl: sa.TableClause, start: datetime, end: datetime):
+    return time_between(cfg, tbl.c[cfg.outcome.kpi_ts], start, end)
+
+
+def window_rows(cfg: MonitorConfig, columns: Sequence[str], start: datetime, end: datetime, *,
+                table: str | None = None) -> sa.Select:
+    """``request_id``, ``event_ts`` and ``columns`` of this model's predictions in the window."""
+    c = cfg.columns
+    tbl = predictions_columns(cfg, *columns, table=table)
+    names = dict.fromkeys([c.request_id, c.event_ts, *columns])
+    return sa.select(*(tbl.c[n] for n in names)).where(window_filter(cfg, tbl, start, end))
