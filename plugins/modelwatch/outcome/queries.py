@@ -27,7 +27,17 @@ from sqlalchemy.engine import Connection
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.outcome.cells import EPS, Cells
 from modelwatch.warehouse.dialects import quantile_exprs
-from modelwatch.warehouse.source import predictions_ref, table_ref, window_filter
+from modelwatch.warehouse.source import (
+    event_time,
+    kpi_filter,
+    kpis_ref,
+    label_time,
+    labels_arrived_by,
+    labels_ref,
+    predictions_ref,
+    utc_time,
+    window_filter,
+)
 from modelwatch.warehouse.window_stats import ALL, OTHER, bin_expression
 
 SUMS = ("rows", "labelled", "positives", "score_sum", "labelled_score_sum", "log_loss_sum",
@@ -94,11 +104,10 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
            segments: dict[str, list[str]], table: str | None = None) -> sa.Subquery:
     """One row per scored prediction in ``[start, end)`` with its newest label as of the cutoff.
 
-    Columns: ``ts``, the prediction columns of the task (``score``: binary, regression;
+    Columns: ``ts`` (naive UTC, whatever the column's kind), the prediction columns of the task (``score``: binary, regression;
     ``pred``, ``p0..``: multiclass; ``rid``, ``item``, ``srank``: ranking), ``version``,
     ``seg0..``, ``label`` (NULL if none yet; a number for binary models, 1 = positive, regression
-    and ranking (the relevance); text for multiclass), ``label_ts``, ``n_labels``, ``label_min``,
-    ``label_max``.
+    and ranking (the relevance); text for multiclass), ``label_ts`` (naive UTC), ``n_labels``, ``label_min``, ``label_max``.
 
     A ranking model has one prediction row per (request, item) and labels per (request, item):
     the join and the duplicate count are on both.
@@ -108,21 +117,23 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
     seg_cols = [_folded(preds.c[s], values).label(f"seg{i}")
                 for i, (s, values) in enumerate(segments.items())]
     scored, filters = PREDICTION_COLUMNS[cfg.model.task](cfg, preds)
-    p = (sa.select(preds.c[c.request_id].label("rid"), preds.c[c.event_ts].label("ts"), *scored,
+    p = (sa.select(preds.c[c.request_id].label("rid"), utc_time(event_time(cfg, preds)).label("ts"),
+                   *scored,
                    sa.cast(preds.c[c.model_version], sa.String).label("version"), *seg_cols)
          .where(window_filter(cfg, preds, start, end), *filters)
          .subquery("p"))
     ranked = cfg.model.task == "ranking"
     item = [c.item] if ranked else []
-    labels = table_ref(cfg.tables.labels, c.request_id, *item, c.label, c.label_ts)
+    labels = labels_ref(cfg)
     label = labels.c[c.label]
     label_type = LABEL_TYPES.get(cfg.model.task)
     lab_q = sa.select(labels.c[c.request_id].label("rid"),
                       *[labels.c[col].label("item") for col in item],
                       (sa.cast(label, label_type) if label_type else label).label("label"),
-                      labels.c[c.label_ts].label("label_ts")).where(labels.c[c.label].is_not(None))
+                      utc_time(label_time(cfg, labels)).label("label_ts")
+                      ).where(labels.c[c.label].is_not(None))
     if label_cutoff is not None:
-        lab_q = lab_q.where(labels.c[c.label_ts] <= label_cutoff)
+        lab_q = lab_q.where(labels_arrived_by(cfg, labels, label_cutoff))
     lab = lab_q.subquery("l")
     per_request = {"partition_by": [p.c.rid, p.c.item] if ranked else p.c.rid}
     on = sa.and_(p.c.rid == lab.c.rid, p.c.item == lab.c.item) if ranked else p.c.rid == lab.c.rid
@@ -265,16 +276,15 @@ def fetch_kpis(conn: Connection, cfg: MonitorConfig, starts: list[datetime], end
                ) -> dict[int, list[dict]]:
     """Mean of each KPI per window index and KPI segment (``all`` when the segment is empty)."""
     s = cfg.outcome
-    cols = [s.kpi_ts, s.kpi_name, s.kpi_value] + ([s.kpi_segment] if s.kpi_segment else [])
-    k = table_ref(cfg.tables.kpis, *cols)
+    k = kpis_ref(cfg)
     value = sa.cast(k.c[s.kpi_value], sa.Double)
     segment = sa.cast(k.c[s.kpi_segment], sa.String) if s.kpi_segment else sa.literal(None,
                                                                                         sa.String)
-    query = (sa.select(_window_index(k.c[s.kpi_ts], starts).label("widx"),
+    query = (sa.select(_window_index(utc_time(k.c[s.kpi_ts]), starts).label("widx"),
                        sa.cast(k.c[s.kpi_name], sa.String).label("kpi"), segment.label("segment"),
                        sa.func.sum(_exact(value)), sa.func.count(value), sa.func.min(value),
                        sa.func.max(value))
-             .where(k.c[s.kpi_ts] >= starts[0], k.c[s.kpi_ts] < end)
+             .where(kpi_filter(cfg, k, starts[0], end))
              .group_by(*[sa.literal_column(str(i)) for i in (1, 2, 3)]))
     out: dict[int, list[dict]] = defaultdict(list)
     for widx, kpi, seg, total, n, lo, hi in conn.execute(query):

@@ -30,7 +30,15 @@ from sqlalchemy.engine import Connection
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ContractError
 from modelwatch.warehouse.dialects import quantiles
-from modelwatch.warehouse.source import table_ref, window_filter
+from modelwatch.warehouse.source import (
+    event_time,
+    label_time,
+    labels_arrived_by,
+    labels_ref,
+    predictions_columns,
+    shadow_ref,
+    window_filter,
+)
 from modelwatch.warehouse.window_stats import bin_expression
 
 LATENCY_PROBS = (0.5, 0.95, 0.99)
@@ -71,8 +79,7 @@ def champion_rows(cfg: MonitorConfig, start: datetime, end: datetime, *,
     c = cfg.columns
     score = c.score[0]
     extra = [c.latency_ms] if c.latency_ms else []
-    p = table_ref(cfg.tables.predictions, c.request_id, c.event_ts, c.model_name, c.model_version,
-                  score, *extra, *cfg.segments)
+    p = predictions_columns(cfg, score, *extra, *cfg.segments)
     rid = p.c[c.request_id]
     cols = [
         rid.label("rid"),
@@ -80,7 +87,7 @@ def champion_rows(cfg: MonitorConfig, start: datetime, end: datetime, *,
         _double(p.c[score]).label("a"),
         (_double(p.c[c.latency_ms]) if c.latency_ms else sa.null()).label("lat_a"),
         *(sa.cast(p.c[s], sa.String).label(f"seg{i}") for i, s in enumerate(cfg.segments)),
-        sa.func.row_number().over(partition_by=rid, order_by=p.c[c.event_ts].desc()).label("rn"),
+        sa.func.row_number().over(partition_by=rid, order_by=event_time(cfg, p).desc()).label("rn"),
         sa.func.count().over(partition_by=rid).label("copies_a"),
     ]
     where = [window_filter(cfg, p, start, end)]
@@ -96,11 +103,10 @@ def shadow_rows(cfg: MonitorConfig, start: datetime, end: datetime) -> sa.Subque
     c = cfg.columns
     score = c.score[0]
     extra = [c.latency_ms] if c.latency_ms else []
-    s = table_ref(cfg.tables.shadow_predictions, c.request_id, c.event_ts, c.model_name,
-                  c.model_version, score, *extra)
+    s = shadow_ref(cfg, score, *extra)
     rid = s.c[c.request_id]
     skew: timedelta = cfg.shadow.max_log_skew
-    order = [sa.case((s.c[score].is_(None), 1), else_=0), s.c[c.event_ts].desc()]
+    order = [sa.case((s.c[score].is_(None), 1), else_=0), event_time(cfg, s).desc()]
     return sa.select(
         rid.label("rid"),
         s.c[c.model_version].label("version_b"),
@@ -108,11 +114,7 @@ def shadow_rows(cfg: MonitorConfig, start: datetime, end: datetime) -> sa.Subque
         (_double(s.c[c.latency_ms]) if c.latency_ms else sa.null()).label("lat_b"),
         sa.func.row_number().over(partition_by=rid, order_by=order).label("rn"),
         sa.func.count().over(partition_by=rid).label("copies_b"),
-    ).where(
-        s.c[c.model_name] == cfg.model.name,
-        s.c[c.event_ts] >= start - skew,
-        s.c[c.event_ts] < end + skew,
-    ).subquery("shadow")
+    ).where(window_filter(cfg, s, start, end, slack=skew)).subquery("shadow")
 
 
 def joined(cfg: MonitorConfig, start: datetime, end: datetime, name: str = "pairs") -> sa.CTE:
@@ -297,10 +299,10 @@ class PairedRows:
 
 def _labels_as_of(cfg: MonitorConfig, as_of: datetime) -> sa.Subquery:
     c = cfg.columns
-    lab = table_ref(cfg.tables.labels, c.request_id, c.label, c.label_ts)
+    lab = labels_ref(cfg)
     return sa.select(lab.c[c.request_id].label("rid"), lab.c[c.label].label("y"),
-                     lab.c[c.label_ts].label("label_ts")
-                     ).where(lab.c[c.label_ts] <= as_of).subquery("lab")
+                     label_time(cfg, lab).label("label_ts")
+                     ).where(labels_arrived_by(cfg, lab, as_of)).subquery("lab")
 
 
 FETCH_CHUNK = 50_000

@@ -19,8 +19,9 @@ boundary is bound as a naive *wall-clock* value of that zone (``bound``). Then:
   (never the column) through the session time zone;
 - a ``DATE`` column compares as midnight of that day.
 
-Values read back (``read_time``) are turned into naive UTC the same way, and arithmetic between
-two time columns of possibly different kinds goes through ``epoch_seconds``.
+Values read back (``read_time``) are turned into naive UTC the same way, and a query that
+computes with time (window indexes, label delays) projects ``utc_time(column)`` instead of the
+column.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.window import to_utc, to_wall_clock
@@ -107,24 +109,38 @@ def label_time(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery):
     return tbl.c[cfg.columns.label_ts]
 
 
-def epoch_seconds(column):
-    """Seconds since the epoch of a time column of any kind (naive ones through the session's
-    time zone), so two columns of different kinds can be subtracted."""
-    return sa.extract("epoch", sa.cast(column, sa.DateTime(timezone=True)))
+class utc_time(sa.sql.functions.GenericFunction):  # noqa: N801 - reads as a SQL function
+    """A time column of any kind as a naive-UTC ``TIMESTAMP`` (naive values through the session's
+    time zone, ``DATE`` as its midnight there): what a query projects when it computes with time
+    (window indexes, label delays), so columns of different kinds compare and subtract alike.
+    Filters never wrap the column (``time_between``): that would defeat pruning."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "utc_time"
+
+
+@compiles(utc_time)
+def _utc_time_default(element, compiler, **kw):  # PostgreSQL, DuckDB, Redshift
+    (column,) = element.clauses
+    return f"timezone('UTC', CAST({compiler.process(column, **kw)} AS TIMESTAMP WITH TIME ZONE))"
+
+
+@compiles(utc_time, "snowflake")
+def _utc_time_snowflake(element, compiler, **kw):
+    (column,) = element.clauses
+    return f"CAST(CONVERT_TIMEZONE('UTC', {compiler.process(column, **kw)}) AS TIMESTAMP_NTZ)"
+
+
+@compiles(utc_time, "bigquery")
+def _utc_time_bigquery(element, compiler, **kw):
+    (column,) = element.clauses
+    return f"DATETIME(TIMESTAMP({compiler.process(column, **kw)}), 'UTC')"
 
 
 def time_between(cfg: MonitorConfig, column, start: datetime, end: datetime):
     """``start <= column < end`` for a time column of any kind (see the module docstring)."""
     return sa.and_(column >= bound(cfg, start), column < bound(cfg, end))
-
-
-def window_index(cfg: MonitorConfig, column, starts: Sequence[datetime]):
-    """0-based index of the window (consecutive ``starts``) a time column falls in; rows before
-    ``starts[0]`` get -1 (callers filter the range first)."""
-    if len(starts) == 1:
-        return sa.literal(0)
-    return sa.case(*[(column >= bound(cfg, s), i) for i, s in reversed(list(enumerate(starts)))],
-                   else_=-1)
 
 
 # --- filters ----------------------------------------------------------------------------------------
