@@ -28,17 +28,19 @@ def naive_utc(value: datetime) -> datetime:
                     value.microsecond)
 
 
-def to_utc(value: datetime | date | None, timezone: str | None = None) -> datetime | None:
+def to_utc(value: datetime | date | str | None, timezone: str | None = None) -> datetime | None:
     """A timestamp read from a user's table, as naive UTC.
 
     Args:
         value: What the driver returned: an aware ``datetime`` (``timestamptz``), a naive one
-            (``timestamp``), a ``date``, or None.
+            (``timestamp``), a ``date``, ISO text (SQLite), or None.
         timezone: The IANA name of the wall clock that naive values are written in
             (``warehouse.timezone``); None means UTC.
     """
     if value is None:
         return None
+    if isinstance(value, str):  # SQLite has no time type: aggregates come back as ISO text
+        value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):  # a DATE: midnight of that day in the wall clock
         value = datetime(value.year, value.month, value.day)
     if value.tzinfo is None and timezone not in (None, "UTC"):

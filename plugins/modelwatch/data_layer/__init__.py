@@ -44,6 +44,7 @@ from modelwatch.data_layer.sql import live_columns
 from modelwatch.errors import ContractError
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile
+from modelwatch.warehouse.source import key_columns
 from modelwatch.warehouse.tables import mw_metric
 from modelwatch.warehouse.writer import replace_metrics
 
@@ -96,7 +97,7 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
         broken = diff.broken if settings.schema_check else {
             c for c in schema_check.monitored_columns(cfg) if c not in live}
         c = cfg.columns
-        if broken & {c.request_id, c.event_ts, c.model_name}:
+        if broken & set(key_columns(cfg)):
             rows += _all_skipped(cfg, "schema_changed", "a key column (request id, event time or model "
                                  "name) is missing or changed type; see the schema rows")
             return _write(engine, cfg, window, run_id, rows, None)

@@ -15,7 +15,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.rows import judged, pct, share, skipped
 from modelwatch.data_layer.scan import FeatureCounts, ScanResult
 from modelwatch.metrics import MetricRow
-from modelwatch.warehouse.source import table_ref
+from modelwatch.warehouse.source import dated_after, event_time, predictions_columns, read_time
 
 
 def non_finite(cfg: MonitorConfig, name: str, counts: FeatureCounts) -> MetricRow:
@@ -52,15 +52,15 @@ def future_rows(conn: Connection, cfg: MonitorConfig, as_of: datetime) -> Metric
     otherwise sit silently in a future window.
     """
     check = "future_event_rows"
-    c = cfg.columns
-    tbl = table_ref(cfg.tables.predictions, c.model_name, c.event_ts)
-    n, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(tbl.c[c.event_ts])).where(
-        tbl.c[c.model_name] == cfg.model.name, tbl.c[c.event_ts] > as_of)).one()
-    n = int(n or 0)
+    tbl = predictions_columns(cfg)
+    n, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(event_time(cfg, tbl)))
+                             .where(dated_after(cfg, tbl, as_of))).one()
+    n, latest = int(n or 0), read_time(cfg, latest)
     details = {"rows": n, "as_of": as_of.isoformat(), "latest_event_ts": latest.isoformat() if latest
                else None}
     row = judged(cfg, check, None, float(n), details)
     row.details["message"] = (f"{n} rows stamped after the run's clock {as_of:%Y-%m-%d %H:%M} UTC (latest "
-                              f"{latest}): a producer's clock or time zone is wrong" if n else
+                              f"{latest:%Y-%m-%d %H:%M} UTC): a producer's clock or time zone is wrong"
+                              if n else
                               "no event stamped in the future")
     return row

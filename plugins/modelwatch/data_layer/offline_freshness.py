@@ -17,7 +17,12 @@ from sqlalchemy.engine import Connection
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.rows import judged, skipped
 from modelwatch.metrics import MetricRow
-from modelwatch.warehouse.source import table_ref
+from modelwatch.warehouse.source import (
+    offline_computed_before,
+    offline_ref,
+    offline_time,
+    read_time,
+)
 
 CHECK = "offline_freshness_hours"
 
@@ -32,15 +37,12 @@ def offline_freshness(conn: Connection, cfg: MonitorConfig, end: datetime,
         return skipped(CHECK, None, "missing_offline_column",
                        f"{column} is not a column of {table}: set "
                        "data_layer.offline_freshness.timestamp_column to its computed-at column")
-    t = table_ref(table, column)
-    newest = conn.execute(sa.select(sa.func.max(t.c[column])).where(t.c[column] < end)).scalar()
+    t = offline_ref(cfg, column)
+    newest = read_time(cfg, conn.execute(sa.select(sa.func.max(offline_time(cfg, t)))
+                                         .where(offline_computed_before(cfg, t, end))).scalar())
     if newest is None:
         return skipped(CHECK, None, "missing_offline_table",
                        f"{table} has no row computed before the window end {end:%Y-%m-%d %H:%M}")
-    if isinstance(newest, str):
-        newest = datetime.fromisoformat(newest)
-    if newest.tzinfo is not None:
-        newest = newest.replace(tzinfo=None)
     # whole seconds: warehouses round sub-microsecond timestamps differently, an SLA never needs them
     hours = round((end - newest).total_seconds()) / 3600
     row = judged(cfg, CHECK, None, hours, {"newest": newest.isoformat(), "window_end": end.isoformat()})

@@ -17,7 +17,13 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.sql import as_double, as_text, count_if, is_finite, is_non_finite
-from modelwatch.warehouse.source import table_ref
+from modelwatch.warehouse.source import (
+    event_time,
+    predictions_columns,
+    read_time,
+    window_filter,
+    window_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -83,18 +89,13 @@ def _match(col, kind: str, candidate: Candidate):
 def source_for(cfg: MonitorConfig, columns: list[str], start: datetime, end: datetime,
                table: str | None = None) -> sa.Subquery:
     """This model's rows in ``[start, end)`` of ``table`` (default: predictions), with ``columns``."""
-    c = cfg.columns
-    tbl = table_ref(table or cfg.tables.predictions, c.request_id, c.event_ts, c.model_name, *columns)
-    return (sa.select(*(tbl.c[n] for n in dict.fromkeys([c.request_id, c.event_ts, *columns])))
-            .where(tbl.c[c.model_name] == cfg.model.name, tbl.c[c.event_ts] >= start,
-                   tbl.c[c.event_ts] < end)
-            .subquery("w"))
+    return window_rows(cfg, columns, start, end, table=table).subquery("w")
 
 
 def scan(conn: Connection, cfg: MonitorConfig, source: sa.Subquery,
          specs: list[FeatureSpec]) -> ScanResult:
     """Every count of the data-layer checks, in one query over ``source``."""
-    rid, ts = source.c[cfg.columns.request_id], source.c[cfg.columns.event_ts]
+    rid, ts = source.c[cfg.columns.request_id], event_time(cfg, source)
     cols = [sa.func.count().label("rows"), sa.func.count(sa.distinct(rid)).label("ids"),
             sa.func.min(ts).label("min_ts"), sa.func.max(ts).label("max_ts")]
     for i, spec in enumerate(specs):
@@ -119,7 +120,8 @@ def scan(conn: Connection, cfg: MonitorConfig, source: sa.Subquery,
             out_of_range=int(row.get(f"or{i}") or 0),
         )
     return ScanResult(rows=int(row["rows"] or 0), distinct_ids=int(row["ids"] or 0),
-                      min_ts=row["min_ts"], max_ts=row["max_ts"], features=features)
+                      min_ts=read_time(cfg, row["min_ts"]), max_ts=read_time(cfg, row["max_ts"]),
+                      features=features)
 
 
 def top_value(conn: Connection, source: sa.Subquery, name: str, kind: str) -> tuple[object, int] | None:
@@ -134,10 +136,9 @@ def top_value(conn: Connection, source: sa.Subquery, name: str, kind: str) -> tu
 
 def dominant_version(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime) -> str | None:
     """The model version serving most of the window's rows."""
-    c = cfg.columns
-    tbl = table_ref(cfg.tables.predictions, c.model_name, c.event_ts, c.model_version)
-    version = tbl.c[c.model_version]
-    found = conn.execute(sa.select(version, sa.func.count().label("n")).where(
-        tbl.c[c.model_name] == cfg.model.name, tbl.c[c.event_ts] >= start, tbl.c[c.event_ts] < end)
-        .group_by(version).order_by(sa.desc("n"), version).limit(1)).first()
+    tbl = predictions_columns(cfg)
+    version = tbl.c[cfg.columns.model_version]
+    found = conn.execute(sa.select(version, sa.func.count().label("n"))
+                         .where(window_filter(cfg, tbl, start, end))
+                         .group_by(version).order_by(sa.desc("n"), version).limit(1)).first()
     return None if found is None or found[0] is None else str(found[0])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
+from modelwatch.warehouse.source import key_columns
 
 CHECK = "schema"
 
@@ -30,8 +31,8 @@ class SchemaDiff:
 
 def monitored_columns(cfg: MonitorConfig) -> list[str]:
     c = cfg.columns
-    cols = [c.request_id, c.event_ts, c.model_name, c.model_version, *c.score,
-            *(f.name for f in cfg.features), *cfg.segments]
+    cols = [*key_columns(cfg), c.model_version, *c.score, *(f.name for f in cfg.features),
+            *cfg.segments]
     if c.prediction:
         cols.append(c.prediction)
     return list(dict.fromkeys(cols))

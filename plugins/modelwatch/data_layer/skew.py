@@ -31,7 +31,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.rows import judged, pct, share, skipped
 from modelwatch.data_layer.sql import as_double, as_text, count_if, in_sample, is_finite, vector_hash
 from modelwatch.metrics import MetricRow
-from modelwatch.warehouse.source import table_ref
+from modelwatch.warehouse.source import offline_ref, predictions_columns, window_filter
 
 CHECKS = ("skew_mismatch_rate", "skew_mean_abs_diff", "skew_missing_share", "skew_vector_mismatch_rate")
 
@@ -54,12 +54,11 @@ def sampled_join(conn: Connection, cfg: MonitorConfig, start: datetime, end: dat
     """
     s = cfg.data_layer.skew
     c = cfg.columns
-    pred = table_ref(cfg.tables.predictions, c.request_id, c.event_ts, c.model_name, *names)
-    off = table_ref(cfg.tables.offline_features, c.request_id, *names)
+    pred = predictions_columns(cfg, *names)
+    off = offline_ref(cfg, *names)
     sample = (sa.select(pred.c[c.request_id].label("rid"),
                         *(pred.c[n].label(f"on{i}") for i, n in enumerate(names)))
-              .where(pred.c[c.model_name] == cfg.model.name, pred.c[c.event_ts] >= start,
-                     pred.c[c.event_ts] < end,
+              .where(window_filter(cfg, pred, start, end),
                      in_sample(conn.dialect.name, pred.c[c.request_id], s.seed, s.sample_rate))
               .subquery("s"))
     joined = (sa.select(sample, off.c[c.request_id].label("off_rid"),

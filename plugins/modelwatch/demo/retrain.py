@@ -17,7 +17,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.paths import modelwatch_home
 from modelwatch.retraining import RetrainRequest, TrainedModel
 from modelwatch.warehouse.engine import get_engine
-from modelwatch.warehouse.source import predictions_ref, table_ref
+from modelwatch.warehouse.source import labels_arrived_by, labels_ref, predictions_ref, window_filter
 
 TRAINING_DAYS = 14
 
@@ -32,16 +32,13 @@ def train_challenger(cfg: MonitorConfig, request: RetrainRequest) -> TrainedMode
 
     engine = get_engine(cfg.warehouse)
     p = predictions_ref(cfg)
-    labels = table_ref(cfg.tables.labels, cfg.columns.request_id, cfg.columns.label,
-                       cfg.columns.label_ts)
+    labels = labels_ref(cfg)
     since = request.window_end - timedelta(days=TRAINING_DAYS)
     query = (sa.select(*[p.c[c] for c in NUMERIC], p.c.channel, p.c.device_type,
                        labels.c[cfg.columns.label].label("y"))
              .join(labels, labels.c[cfg.columns.request_id] == p.c[cfg.columns.request_id])
-             .where(p.c[cfg.columns.model_name] == cfg.model.name,
-                    p.c[cfg.columns.event_ts] >= since,
-                    p.c[cfg.columns.event_ts] < request.window_end,
-                    labels.c[cfg.columns.label_ts] <= request.window_end))
+             .where(window_filter(cfg, p, since, request.window_end),
+                    labels_arrived_by(cfg, labels, request.window_end)))
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).mappings().all())
     if frame.empty or frame["y"].nunique() < 2:

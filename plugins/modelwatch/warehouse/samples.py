@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.dialects import sample_order
-from modelwatch.warehouse.source import predictions_ref, window_filter
+from modelwatch.warehouse.source import event_time, predictions_ref, window_filter
 from modelwatch.warehouse.window_stats import ALL, OTHER, WindowStats, numeric_columns
 
 REFERENCE_SAMPLE = 5000
@@ -44,7 +44,7 @@ def _hash_key(cfg: MonitorConfig, source) -> list:
 
 
 def _row_key(cfg: MonitorConfig, source) -> list:
-    return [*_hash_key(cfg, source), source.c[cfg.columns.event_ts]]
+    return [*_hash_key(cfg, source), event_time(cfg, source)]
 
 
 def _fold(value, keep: list[str]) -> int:

@@ -57,6 +57,13 @@ def predictions_ref(cfg: MonitorConfig, table: str | None = None) -> sa.TableCla
     return table_ref(table or cfg.tables.predictions, *names)
 
 
+def key_columns(cfg: MonitorConfig) -> list[str]:
+    """The predictions columns without which no window can be read: request id, event time and
+    model name."""
+    c = cfg.columns
+    return [c.request_id, c.event_ts, c.model_name]
+
+
 def predictions_columns(cfg: MonitorConfig, *columns: str, table: str | None = None
                         ) -> sa.TableClause:
     """The predictions table with only the key columns and ``columns`` (narrow reads)."""
@@ -79,6 +86,11 @@ def shadow_ref(cfg: MonitorConfig, *columns: str) -> sa.TableClause:
 
 def offline_ref(cfg: MonitorConfig, *columns: str) -> sa.TableClause:
     return table_ref(cfg.tables.offline_features, cfg.columns.request_id, *columns)
+
+
+def offline_time(cfg: MonitorConfig, tbl: sa.TableClause):
+    """The offline store's computed-at column (``data_layer.offline_freshness.timestamp_column``)."""
+    return tbl.c[cfg.data_layer.offline_freshness.timestamp_column]
 
 
 def kpis_ref(cfg: MonitorConfig) -> sa.TableClause:
@@ -169,6 +181,11 @@ def dated_after(cfg: MonitorConfig, tbl: sa.TableClause, instant: datetime):
 def labels_arrived_by(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery, as_of: datetime):
     """Labels that had arrived by ``as_of`` (``label_ts <= as_of``)."""
     return label_time(cfg, tbl) <= bound(cfg, as_of)
+
+
+def offline_computed_before(cfg: MonitorConfig, tbl: sa.TableClause, end: datetime):
+    """Offline rows computed before ``end``."""
+    return offline_time(cfg, tbl) < bound(cfg, end)
 
 
 def kpi_filter(cfg: MonitorConfig, tbl: sa.TableClause, start: datetime, end: datetime):

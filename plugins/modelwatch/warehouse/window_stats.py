@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.dialects import count_at_most
-from modelwatch.warehouse.source import predictions_ref, window_filter
+from modelwatch.warehouse.source import event_time, predictions_ref, read_time, window_filter
 
 ALL = "all"
 OTHER = "__other__"
@@ -284,18 +284,19 @@ def compute_window_stats(
     segments = [s for s in cfg.segments if s in plan.segments]
     n_seg = len(segments)
 
-    def window(*columns: str) -> tuple[sa.Subquery, list]:
+    def window(*columns: str, with_time: bool = False) -> tuple[sa.Subquery, list]:
         """The window's rows with only ``columns`` and the segment columns, and the segment
         expressions over them. Each part of a statement names just what it reads: 28 copies of
         every column of the table made compiling and planning the statements a sixth of a
         window's time."""
         names = list(dict.fromkeys([*columns, *segments]))
-        source = (sa.select(*(tbl.c[n] for n in names))
+        time = [event_time(cfg, tbl)] if with_time else []
+        source = (sa.select(*time, *(tbl.c[n] for n in names if not time or n != time[0].key))
                   .where(window_filter(cfg, tbl, start, end)).subquery("w"))
         return source, [_folded(source.c[s], plan.segments[s]).label(f"seg{i}")
                         for i, s in enumerate(segments)]
 
-    source, seg_exprs = window(cfg.columns.event_ts, *monitored)
+    source, seg_exprs = window(*monitored, with_time=True)
     group_positions = [sa.literal_column(str(i + 1)) for i in range(n_seg)]
     confident = confidence_columns(cfg)
 
@@ -319,8 +320,8 @@ def compute_window_stats(
     scalar_cols = [
         *seg_exprs,
         sa.func.count().label("rows"),
-        sa.func.min(source.c[cfg.columns.event_ts]).label("min_ts"),
-        sa.func.max(source.c[cfg.columns.event_ts]).label("max_ts"),
+        sa.func.min(event_time(cfg, source)).label("min_ts"),
+        sa.func.max(event_time(cfg, source)).label("max_ts"),
     ]
     scalar_cols += [sa.func.count(source.c[name]).label(f"nn{i}") for i, name in enumerate(monitored)]
     for i, name in enumerate(numeric):
@@ -343,8 +344,9 @@ def compute_window_stats(
         if not row["rows"]:
             continue
         total_rows += int(row["rows"])
-        min_ts = row["min_ts"] if min_ts is None else min(min_ts, row["min_ts"])
-        max_ts = row["max_ts"] if max_ts is None else max(max_ts, row["max_ts"])
+        low, high = read_time(cfg, row["min_ts"]), read_time(cfg, row["max_ts"])  # naive UTC
+        min_ts = low if min_ts is None else min(min_ts, low)
+        max_ts = high if max_ts is None else max(max_ts, high)
         for target in slices_of(values):
             target.rows += int(row["rows"])
             for i, name in enumerate(monitored):

@@ -28,7 +28,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.errors import GreatExpectationsError, GreatExpectationsUnavailable
 from modelwatch.data_layer.gx.dialect import gx_url
 from modelwatch.data_layer.gx.suite import ExpectationSpec
-from modelwatch.warehouse.source import table_ref
+from modelwatch.warehouse.source import predictions_columns, window_filter
 
 GX_SEVERITY = {"page": "critical", "notify": "warning", "log": "info"}
 SITE = "modelwatch"
@@ -44,10 +44,9 @@ class CheckpointOutcome:
 
 def window_select(cfg: MonitorConfig, start, end) -> sa.Select:
     """This model's rows in ``[start, end)`` of the predictions table, every column."""
-    c = cfg.columns
-    tbl = table_ref(cfg.tables.predictions, c.model_name, c.event_ts)
+    tbl = predictions_columns(cfg)
     return sa.select(sa.literal_column("*")).select_from(tbl).where(
-        tbl.c[c.model_name] == cfg.model.name, tbl.c[c.event_ts] >= start, tbl.c[c.event_ts] < end)
+        window_filter(cfg, tbl, start, end))
 
 
 def view_name(cfg: MonitorConfig, run_name: str, start, end) -> str:
