@@ -21,6 +21,7 @@ from modelwatch.warehouse.source import (
     offline_computed_before,
     offline_ref,
     offline_time,
+    offline_time_name,
     read_time,
 )
 
@@ -29,7 +30,7 @@ CHECK = "offline_freshness_hours"
 
 def offline_freshness(conn: Connection, cfg: MonitorConfig, end: datetime,
                       offline_columns: dict[str, str] | None) -> MetricRow:
-    table, column = cfg.tables.offline_features, cfg.data_layer.offline_freshness.timestamp_column
+    table, column = cfg.tables.offline_features, offline_time_name(cfg)
     if offline_columns is None:
         return skipped(CHECK, None, "missing_offline_table",
                        f"table {table} does not exist: its freshness cannot be measured")

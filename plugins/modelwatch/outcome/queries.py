@@ -30,6 +30,7 @@ from modelwatch.warehouse.dialects import quantile_exprs
 from modelwatch.warehouse.source import (
     event_time,
     kpi_filter,
+    kpi_time,
     kpis_ref,
     label_time,
     labels_arrived_by,
@@ -104,10 +105,11 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
            segments: dict[str, list[str]], table: str | None = None) -> sa.Subquery:
     """One row per scored prediction in ``[start, end)`` with its newest label as of the cutoff.
 
-    Columns: ``ts`` (naive UTC, whatever the column's kind), the prediction columns of the task (``score``: binary, regression;
-    ``pred``, ``p0..``: multiclass; ``rid``, ``item``, ``srank``: ranking), ``version``,
-    ``seg0..``, ``label`` (NULL if none yet; a number for binary models, 1 = positive, regression
-    and ranking (the relevance); text for multiclass), ``label_ts`` (naive UTC), ``n_labels``, ``label_min``, ``label_max``.
+    Columns: ``ts`` (naive UTC, whatever the column's kind), the prediction columns of the task
+    (``score``: binary, regression; ``pred``, ``p0..``: multiclass; ``rid``, ``item``, ``srank``:
+    ranking), ``version``, ``seg0..``, ``label`` (NULL if none yet; a number for binary models,
+    1 = positive, regression and ranking (the relevance); text for multiclass), ``label_ts``
+    (naive UTC), ``n_labels``, ``label_min``, ``label_max``.
 
     A ranking model has one prediction row per (request, item) and labels per (request, item):
     the join and the duplicate count are on both.
@@ -280,7 +282,7 @@ def fetch_kpis(conn: Connection, cfg: MonitorConfig, starts: list[datetime], end
     value = sa.cast(k.c[s.kpi_value], sa.Double)
     segment = sa.cast(k.c[s.kpi_segment], sa.String) if s.kpi_segment else sa.literal(None,
                                                                                         sa.String)
-    query = (sa.select(_window_index(utc_time(k.c[s.kpi_ts]), starts).label("widx"),
+    query = (sa.select(_window_index(utc_time(kpi_time(cfg, k)), starts).label("widx"),
                        sa.cast(k.c[s.kpi_name], sa.String).label("kpi"), segment.label("segment"),
                        sa.func.sum(_exact(value)), sa.func.count(value), sa.func.min(value),
                        sa.func.max(value))

@@ -88,9 +88,15 @@ def offline_ref(cfg: MonitorConfig, *columns: str) -> sa.TableClause:
     return table_ref(cfg.tables.offline_features, cfg.columns.request_id, *columns)
 
 
+def offline_time_name(cfg: MonitorConfig) -> str:
+    """Name of the offline store's computed-at column
+    (``data_layer.offline_freshness.timestamp_column``)."""
+    return cfg.data_layer.offline_freshness.timestamp_column
+
+
 def offline_time(cfg: MonitorConfig, tbl: sa.TableClause):
-    """The offline store's computed-at column (``data_layer.offline_freshness.timestamp_column``)."""
-    return tbl.c[cfg.data_layer.offline_freshness.timestamp_column]
+    """The offline store's computed-at column."""
+    return tbl.c[offline_time_name(cfg)]
 
 
 def kpis_ref(cfg: MonitorConfig) -> sa.TableClause:
@@ -188,8 +194,13 @@ def offline_computed_before(cfg: MonitorConfig, tbl: sa.TableClause, end: dateti
     return offline_time(cfg, tbl) < bound(cfg, end)
 
 
+def kpi_time(cfg: MonitorConfig, tbl: sa.TableClause):
+    """The KPI table's time column (``outcome.kpi_ts``; a ``DATE`` is fine)."""
+    return tbl.c[cfg.outcome.kpi_ts]
+
+
 def kpi_filter(cfg: MonitorConfig, tbl: sa.TableClause, start: datetime, end: datetime):
-    return time_between(cfg, tbl.c[cfg.outcome.kpi_ts], start, end)
+    return time_between(cfg, kpi_time(cfg, tbl), start, end)
 
 
 def window_rows(cfg: MonitorConfig, columns: Sequence[str], start: datetime, end: datetime, *,
