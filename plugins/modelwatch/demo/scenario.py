@@ -21,6 +21,10 @@
 - A business KPI, ``approval_rate``: the share of transactions approved — not declined by the
   model (score ≥ 0.5) nor by the card issuer (3 % of transactions on weekdays, 4.5 % on weekends,
   a weekly pattern that must NOT alert). The bad version's declines cut it by ≈15 points.
+- Table shapes as users have them: ``predictions.event_ts`` and ``labels.label_ts`` are
+  ``TIMESTAMP WITH TIME ZONE`` (the usual type for event times), while the shadow log's
+  ``event_ts`` and the offline store's ``computed_ts`` are naive UTC, and the KPI's ``ts`` is a
+  ``DATE`` — every kind ``warehouse/source`` accepts, on the front door.
 """
 
 from __future__ import annotations
@@ -191,7 +195,7 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
         next_id += n
         latency = rng.lognormal(3.6, 0.35, n)
         frames.append(pd.DataFrame({
-            "request_id": ids, "event_ts": ts.dt.tz_localize(None) if ts.dt.tz else ts,
+            "request_id": ids, "event_ts": ts.dt.tz_localize("UTC"),  # TIMESTAMP WITH TIME ZONE
             "model_name": MODEL_NAME, "model_version": version, **{c: served[c] for c in
             NUMERIC + CATEGORICAL + SEGMENTS}, "score": score,
             "prediction": (score >= 0.5).astype(int), "latency_ms": latency,
@@ -206,12 +210,13 @@ def generate(rows_per_day: int = 20_000, days: int = DAYS, seed: int = 7,
         arrives = rng.random(n) >= 0.05
         labels.append(pd.DataFrame({
             "request_id": ids[arrives], "label": y[arrives].astype(int),
-            "label_ts": (ts + pd.to_timedelta(delay_days * 86400, unit="s"))[arrives].to_numpy(),
+            "label_ts": (ts + pd.to_timedelta(delay_days * 86400, unit="s"))[arrives]
+            .dt.tz_localize("UTC").reset_index(drop=True),
         }))
         offline.append(pd.DataFrame({"request_id": ids, **{c: f[c] for c in NUMERIC + CATEGORICAL},
                                      "computed_ts": ts + pd.Timedelta(hours=2)}))
     predictions = pd.concat(frames, ignore_index=True)
-    kpis = pd.DataFrame({"ts": pd.to_datetime([day_of(d) for d in range(1, days + 1)]),
+    kpis = pd.DataFrame({"ts": [day_of(d).date() for d in range(1, days + 1)],  # a DATE column
                          "kpi": "approval_rate", "value": approval, "segment": "all"})
     return Scenario(predictions, pd.concat(shadows, ignore_index=True),
                     pd.concat(labels, ignore_index=True), pd.concat(offline, ignore_index=True), kpis)

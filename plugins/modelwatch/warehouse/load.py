@@ -33,11 +33,14 @@ def load_frame(engine: Engine, table: str, frame: pd.DataFrame) -> None:
         finally:
             raw.close()
         return
-    frame.head(0).to_sql(table, engine, if_exists="replace", index=False)
+    # the table's types come from a real row: an empty frame makes every object column TEXT
+    # (a column of dates must become DATE)
+    frame.head(1).to_sql(table, engine, if_exists="replace", index=False)
     if engine.dialect.name == "postgresql":
         raw = engine.raw_connection()
         try:
             with raw.driver_connection.cursor() as cur:
+                cur.execute(f"DELETE FROM {quoted}")
                 columns = ", ".join(engine.dialect.identifier_preparer.quote(c) for c in frame)
                 with cur.copy(f"COPY {quoted} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
                     for start in range(0, len(frame), 200_000):
@@ -48,6 +51,8 @@ def load_frame(engine: Engine, table: str, frame: pd.DataFrame) -> None:
         finally:
             raw.close()
         return
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DELETE FROM {quoted}"))
     frame.to_sql(table, engine, if_exists="append", index=False, chunksize=10_000)
 
 
