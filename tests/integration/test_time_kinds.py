@@ -112,9 +112,9 @@ def test_every_time_kind_puts_the_same_rows_in_each_utc_window(warehouse_url, ki
 def test_a_timestamptz_predictions_table_runs_a_window(duck_url):
     """The reported crash: a timestamptz ``event_ts`` failed every window with
     ``TypeError: can't subtract offset-naive and offset-aware datetimes`` in freshness_lag."""
-    from modelwatch.runner import step_window_checks
-
     import os
+
+    from modelwatch.runner import step_window_checks
 
     os.environ["MODELWATCH_WAREHOUSE_URL"] = duck_url
     cfg = _cfg(None, url_env="MODELWATCH_WAREHOUSE_URL")
