@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ReferenceError_
+from modelwatch.warehouse.contract import ensure_inputs
 from modelwatch.warehouse.dialects import quantiles
 from modelwatch.warehouse.s3_reference import object_identity, staged_reference
 from modelwatch.warehouse.samples import reference_sample, wants_exact_ks
@@ -348,6 +349,9 @@ def ensure_profile(engine: Engine, cfg: MonitorConfig, *, rebuild: bool = False)
             existing = load_profile(conn, cfg, identity)
             if existing is not None:
                 return existing
+        if not cfg.reference.s3_uri:  # a staged file lives in this transaction only
+            ensure_inputs(engine, cfg, ("predictions",),
+                          {"predictions": cfg.reference.table} if cfg.reference.table else None)
         with staged_reference(conn, cfg, identity) as table:
             data = compute_profile(conn, cfg, table)
         sample = data.pop("sample")

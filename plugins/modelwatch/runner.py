@@ -19,6 +19,7 @@ from modelwatch.checks.seasonal import load_seasonal_history
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile, ensure_profile
+from modelwatch.warehouse.contract import Finding, ensure_inputs, usable_features
 from modelwatch.warehouse.engine import ConnectionResolver, get_engine
 from modelwatch.warehouse.samples import window_samples
 from modelwatch.warehouse.tables import create_output_tables
@@ -65,11 +66,19 @@ def step_profile(cfg: MonitorConfig, resolver: ConnectionResolver | None = None,
     return ensure_profile(open_warehouse(cfg, resolver), cfg, rebuild=rebuild)
 
 
+def unreadable_feature_row(finding: Finding) -> MetricRow:
+    """A feature the window checks could not read: skipped, with the contract's words (the data
+    layer's schema check is the row that pages)."""
+    return MetricRow("data", "feature_readable", finding.column, None, None, "skipped",
+                     {"condition": "schema_changed", "message": str(finding)})
+
+
 def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
                        resolver: ConnectionResolver | None = None) -> list[MetricRow]:
     """One aggregation pass over the window, then data-quality and drift checks, one write."""
     engine = open_warehouse(cfg, resolver)
     profile = ensure_profile(engine, cfg)
+    cfg, unusable = usable_features(engine, cfg)
     with engine.begin() as conn:
         stats = compute_window_stats(conn, cfg, window.start, window.end, profile.plan())
         history = load_seasonal_history(conn, cfg, window.start, window.end)
@@ -79,6 +88,7 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
                 *drift_checks(cfg, stats, profile, history, samples),
                 *confidence_checks(cfg, stats, profile)]
         rows += change_point_checks(conn, cfg, profile, window.start, rows)
+        rows += [unreadable_feature_row(finding) for finding in unusable]
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                         model_version=stats.dominant_version, window_start=window.start,
                         window_end=window.end, rows=rows)
@@ -106,7 +116,9 @@ def step_shadow(cfg: MonitorConfig, window: Window, run_id: str,
 
     if not cfg.shadow.enabled:
         return []
-    return run_shadow(open_warehouse(cfg, resolver), cfg, window, run_id)
+    engine = open_warehouse(cfg, resolver)
+    ensure_inputs(engine, cfg, ("predictions", "shadow_predictions", "labels"), step="shadow")
+    return run_shadow(engine, cfg, window, run_id)
 
 
 def step_alerts(cfg: MonitorConfig, window: Window, run_id: str,
@@ -126,7 +138,10 @@ def step_outcome(cfg: MonitorConfig, window: Window, run_id: str,
 
     if not cfg.outcome.enabled:
         return []
-    return run_outcome(open_warehouse(cfg, resolver), cfg, window, run_id)
+    engine = open_warehouse(cfg, resolver)
+    ensure_inputs(engine, cfg, ("predictions", "labels", *(("kpis",) if cfg.tables.kpis else ())),
+                  step="outcome")
+    return run_outcome(engine, cfg, window, run_id)
 
 
 def step_record_alerts(cfg: MonitorConfig, window: Window,

@@ -40,10 +40,10 @@ from modelwatch.data_layer.rows import LAYER, skipped
 from modelwatch.data_layer.scan import FeatureSpec, dominant_version, scan, source_for
 from modelwatch.data_layer.skew_psi import CHECK as SKEW_PSI
 from modelwatch.data_layer.skew_psi import skew_psi_checks
-from modelwatch.data_layer.sql import live_columns
 from modelwatch.errors import ContractError
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile
+from modelwatch.warehouse.catalog import live_columns
 from modelwatch.warehouse.source import key_columns
 from modelwatch.warehouse.tables import mw_metric
 from modelwatch.warehouse.writer import replace_metrics

@@ -26,9 +26,9 @@ from sqlalchemy.engine import Connection, Engine
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.scan import Candidate, FeatureSpec, scan, source_for, top_value
-from modelwatch.data_layer.sql import live_columns
 from modelwatch.errors import ContractError
 from modelwatch.profile import Profile
+from modelwatch.warehouse.catalog import live_columns
 from modelwatch.warehouse.tables import mw_reference_profile
 
 REFERENCE_FORMAT = 1

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from modelwatch.data_layer import run_data_layer
 from modelwatch.data_layer.errors import GreatExpectationsError
 from modelwatch.data_layer.gx.dialect import gx_url
-from modelwatch.data_layer.sql import live_columns
+from modelwatch.warehouse.catalog import live_columns
 from modelwatch.warehouse.tables import mw_metric
 from tests.unit.data_layer.tiny import AS_OF, WINDOW, metric, rows, seed, tiny_cfg
 

@@ -6,7 +6,8 @@ import hashlib
 
 import sqlalchemy as sa
 
-from modelwatch.data_layer.sql import canonical_text, is_finite, is_non_finite, live_columns, vector_hash
+from modelwatch.data_layer.sql import canonical_text, is_finite, is_non_finite, vector_hash
+from modelwatch.warehouse.catalog import live_columns
 
 
 def test_non_finite_and_finite(duck) -> None:

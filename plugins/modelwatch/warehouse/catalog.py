@@ -1,0 +1,35 @@
+"""What a live table holds: its columns and their types, read from the warehouse's catalog.
+
+A lower module: the data layer's schema check, ``modelwatch doctor`` and the input contract
+(``warehouse/contract``) all read the catalog through here.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def live_columns(conn: Connection, table: str) -> dict[str, str] | None:
+    """Column name → upper-case type name of a live table, or None if it does not exist."""
+    schema, _, name = table.rpartition(".")
+    schema = schema or None
+    if conn.dialect.name == "duckdb":
+        cols = sa.table("columns", sa.column("table_name"), sa.column("table_schema"),
+                        sa.column("column_name"), sa.column("data_type"), sa.column("ordinal_position"),
+                        schema="information_schema")
+        query = sa.select(cols.c.column_name, cols.c.data_type).where(cols.c.table_name == name)
+        query = query.where(cols.c.table_schema == (schema or sa.func.current_schema()))
+        rows = conn.execute(query.order_by(cols.c.ordinal_position)).all()
+        return {str(n): str(t).upper() for n, t in rows} if rows else None
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(name, schema=schema):
+        return None
+    result = {}
+    for col in inspector.get_columns(name, schema=schema):
+        try:
+            type_name = col["type"].compile(dialect=conn.dialect)
+        except Exception:  # a type the dialect cannot render back (rare): its class name
+            type_name = type(col["type"]).__name__
+        result[str(col["name"])] = str(type_name).upper()
+    return result
