@@ -37,7 +37,7 @@ from modelwatch.warehouse.contract import ensure_inputs
 from modelwatch.warehouse.dialects import quantiles
 from modelwatch.warehouse.s3_reference import object_identity, staged_reference
 from modelwatch.warehouse.samples import reference_sample, wants_exact_ks
-from modelwatch.warehouse.source import predictions_ref, window_filter
+from modelwatch.warehouse.source import monitored_rows
 from modelwatch.warehouse.tables import mw_reference_profile
 from modelwatch.warehouse.window_stats import (
     ALL,
@@ -243,8 +243,7 @@ def compute_profile(conn: Connection, cfg: MonitorConfig, table: str | None = No
     when given, else ``reference.table``, else the predictions window ``[start, end)``."""
     start, end = _reference_bounds(cfg)
     table = table or cfg.reference.table
-    tbl = predictions_ref(cfg, table)
-    source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("ref")
+    source = monitored_rows(cfg, start, end, numeric=numeric_columns(cfg), table=table, name="ref")
     fine_n = cfg.drift.fine_bins
     probs = [GRID_RANGE[0], *(i / fine_n for i in range(1, fine_n)), GRID_RANGE[1]]
     rows = conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()

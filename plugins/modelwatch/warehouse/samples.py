@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.dialects import sample_order
-from modelwatch.warehouse.source import event_time, predictions_ref, window_filter
+from modelwatch.warehouse.source import event_time, monitored_rows
 from modelwatch.warehouse.window_stats import ALL, OTHER, WindowStats, numeric_columns
 
 REFERENCE_SAMPLE = 5000
@@ -140,8 +140,7 @@ def window_samples(conn: Connection, cfg: MonitorConfig, start: datetime, end: d
     if not wants_exact_ks(cfg) or not stats.rows:
         return {}
     cap = cfg.drift.ks_exact_max_rows
-    tbl = predictions_ref(cfg, table)
-    source = sa.select(tbl).where(window_filter(cfg, tbl, start, end)).subquery("w")
+    source = monitored_rows(cfg, start, end, numeric=numeric_columns(cfg), table=table)
     seg_names = [s for s in cfg.segments if s in segments]
     out: WindowSamples = {}
     for name in numeric_columns(cfg):

@@ -161,6 +161,50 @@ def time_between(cfg: MonitorConfig, column, start: datetime, end: datetime):
     return sa.and_(column >= bound(cfg, start), column < bound(cfg, end))
 
 
+class finite_number(sa.sql.functions.GenericFunction):  # noqa: N801 - reads as a SQL function
+    """A numeric column as a 64-bit float with NaN and ±inf read as NULL.
+
+    Every drift method and moment treats a non-finite value like a missing one (it is counted by
+    the null rate here and by the data layer's ``non_finite_share``, which reads the raw column);
+    otherwise one NaN poisons a window's sums and exact KS, and sorts above every quantile edge.
+    """
+
+    type = sa.Double()
+    inherit_cache = True
+    name = "finite_number"
+
+
+@compiles(finite_number)
+def _finite_default(element, compiler, **kw):  # PostgreSQL, DuckDB: NaN = NaN holds in both
+    (column,) = element.clauses
+    x = f"CAST({compiler.process(column, **kw)} AS DOUBLE PRECISION)"
+    specials = ", ".join(f"CAST('{v}' AS DOUBLE PRECISION)" for v in ("NaN", "Infinity", "-Infinity"))
+    return f"CASE WHEN {x} NOT IN ({specials}) THEN {x} END"
+
+
+@compiles(finite_number, "sqlite")
+def _finite_sqlite(element, compiler, **kw):  # SQLite stores NaN as NULL already
+    (column,) = element.clauses
+    return f"CAST({compiler.process(column, **kw)} AS REAL)"
+
+
+def monitored_rows(cfg: MonitorConfig, start: datetime, end: datetime,
+                   columns: Sequence[str] | None = None, *,
+                   numeric: Sequence[str], table: str | None = None, with_time: bool = False,
+                   name: str = "w") -> sa.Subquery:
+    """This model's rows of the window with ``columns`` (default: all that the monitor reads;
+    and the event time if asked), the
+    ``numeric`` ones as finite doubles (``finite_number``): what the window checks, the exact-KS
+    samples and the reference profile read."""
+    tbl = predictions_ref(cfg, table)
+    numeric = set(numeric)
+    columns = [c.name for c in tbl.c] if columns is None else columns
+    picked = [finite_number(tbl.c[n]).label(n) if n in numeric else tbl.c[n]
+              for n in dict.fromkeys(columns) if not with_time or n != cfg.columns.event_ts]
+    time = [event_time(cfg, tbl)] if with_time else []
+    return sa.select(*time, *picked).where(window_filter(cfg, tbl, start, end)).subquery(name)
+
+
 # --- filters ----------------------------------------------------------------------------------------
 
 def model_filter(cfg: MonitorConfig, tbl: sa.TableClause):

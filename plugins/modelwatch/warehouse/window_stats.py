@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.dialects import count_at_most
-from modelwatch.warehouse.source import event_time, predictions_ref, read_time, window_filter
+from modelwatch.warehouse.source import event_time, monitored_rows, read_time
 
 ALL = "all"
 OTHER = "__other__"
@@ -277,7 +277,6 @@ def compute_window_stats(
     table: str | None = None,
 ) -> WindowStats:
     """Aggregate one window of the predictions table (or a reference table) for all columns."""
-    tbl = predictions_ref(cfg, table)
     numeric = numeric_columns(cfg)
     categorical = categorical_columns(cfg)
     monitored = numeric + categorical
@@ -289,10 +288,8 @@ def compute_window_stats(
         expressions over them. Each part of a statement names just what it reads: 28 copies of
         every column of the table made compiling and planning the statements a sixth of a
         window's time."""
-        names = list(dict.fromkeys([*columns, *segments]))
-        time = [event_time(cfg, tbl)] if with_time else []
-        source = (sa.select(*time, *(tbl.c[n] for n in names if not time or n != time[0].key))
-                  .where(window_filter(cfg, tbl, start, end)).subquery("w"))
+        source = monitored_rows(cfg, start, end, [*columns, *segments], numeric=numeric,
+                                table=table, with_time=with_time)
         return source, [_folded(source.c[s], plan.segments[s]).label(f"seg{i}")
                         for i, s in enumerate(segments)]
 
