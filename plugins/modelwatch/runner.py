@@ -153,16 +153,45 @@ def step_record_alerts(cfg: MonitorConfig, window: Window,
 
 def run_window(cfg: MonitorConfig, window: Window, run_id: str,
                resolver: ConnectionResolver | None = None) -> RunResult:
-    """Every step for one window, in the DAG's order (what ``modelwatch run`` does)."""
+    """Every step for one window, in the DAG's order (what ``modelwatch run`` does).
+
+    Like the DAG, one failing layer (data validation, outcome, shadow) never silences the others:
+    the failure is paged to the infra owner as that step's incident, the remaining layers run,
+    the window's findings are grouped, sent and decided on, and then the first failure is raised
+    (so the command still exits non-zero with its named error).
+    """
     step_profile(cfg, resolver)
     metrics = step_window_checks(cfg, window, run_id, resolver)
-    metrics += step_data_layer(cfg, window, run_id, resolver)
-    metrics += step_outcome(cfg, window, run_id, resolver)
-    metrics += step_shadow(cfg, window, run_id, resolver)
+    failures: list[tuple[str, Exception]] = []
+    for name, step in (("data_validation", step_data_layer), ("outcome", step_outcome),
+                       ("shadow", step_shadow)):
+        try:
+            metrics += step(cfg, window, run_id, resolver)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the other layers
+            failures.append((name, exc))
+            _page_step_failure(cfg, window, run_id, name, exc, resolver)
     report = step_alerts(cfg, window, run_id, resolver)
     decision = step_decide(cfg, window, run_id, resolver)
     step_report(cfg, window, run_id, resolver)
+    if failures:
+        raise failures[0][1]
     return RunResult(cfg.model.name, window, metrics, [], decision, report)
+
+
+def _page_step_failure(cfg: MonitorConfig, window: Window, run_id: str, step: str,
+                       error: Exception, resolver: ConnectionResolver | None) -> None:
+    """The infra owner hears of a failed step once, as the Airflow task's failure would page."""
+    import logging
+
+    from modelwatch.alerting.incidents import Incident, error_line, page_incident
+
+    try:
+        page_incident(open_warehouse(cfg, resolver), cfg, Incident(
+            kind="task_failed", dag_id=cfg.dag_id, run_id=run_id, window_start=window.start,
+            window_end=window.end, task_id=step, try_number=1, max_tries=1,
+            error=error_line(error)))
+    except Exception:  # noqa: BLE001 - the step's own error is the one to report
+        logging.getLogger(__name__).exception("could not page the failure of %s", step)
 
 
 def step_report(cfg: MonitorConfig, window: Window, run_id: str,

@@ -48,6 +48,12 @@ def test_monitor_dag_shape(real_bag) -> None:
     report = dag.get_task("report")
     assert report.upstream_task_ids == {"retrain", "rollback", "promote", "alert_only", "healthy"}
     assert report.trigger_rule == "none_failed_min_one_success"  # runs after whichever branch ran
+    for task_id in ("data_validation", "outcome", "shadow", "alerts", "decide"):
+        assert dag.get_task(task_id).trigger_rule == "all_done", task_id  # one failure never silences
+    complete = dag.get_task("window_complete")
+    assert complete.upstream_task_ids == {"reference_profile", "window_checks", "data_validation",
+                                          "outcome", "shadow"}
+    assert complete.trigger_rule == "all_success"  # a failed layer fails the run
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.fileloc.endswith("dags/monitors.py")
 

@@ -77,6 +77,38 @@ def test_a_failing_task_pages_infra_once_and_its_success_resolves_it(monitor, sl
     engine.dispose()
 
 
+def test_a_failing_layer_does_not_silence_the_others(monitor, slack) -> None:
+    """The labels table is gone: outcome and shadow fail (a named contract error each, paged to
+    infra once), yet the window checks and the data layer still ran, their alerts were grouped
+    and sent and a decision was made; the run itself fails (``window_complete``)."""
+    from modelwatch.warehouse.engine import engine_for_url
+    from modelwatch.warehouse.load import drop_tables
+    from modelwatch.warehouse.tables import create_output_tables, mw_decision
+
+    dag, url = monitor
+    engine = engine_for_url(url)
+    create_output_tables(engine)
+    scenario.seed_warehouse(engine, scenario.generate(rows_per_day=1000, days=32))
+    drop_tables(engine, "labels")
+    logical = (scenario.day_of(31) + timedelta(days=1)).replace(tzinfo=UTC)  # the pipeline bug
+    run = dag.test(logical_date=logical)
+    states = {ti.task_id: str(ti.state).split(".")[-1] for ti in run.get_task_instances()}
+    assert str(run.state).endswith("failed")
+    assert {k: states[k] for k in ("window_checks", "data_validation", "outcome", "shadow",
+                                   "alerts", "decide", "window_complete")} == {
+        "window_checks": "success", "data_validation": "success", "outcome": "failed",
+        "shadow": "failed", "alerts": "success", "decide": "success",
+        "window_complete": "upstream_failed"}
+    infra = [p["text"] for p in slack.posts() if p["channel"] == "#platform-oncall"]
+    assert len(infra) == 2 and any("outcome" in t for t in infra) and any("shadow" in t for t in infra)
+    assert any("labels (tables.labels): no such table or view" in t for t in infra)
+    data = [p for p in slack.posts() if p["channel"] == "#fraud-data"]
+    assert data, "the data layer's alerts of the bug day were still delivered"
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(mw_decision)).scalar() == 1
+    engine.dispose()
+
+
 def test_the_deadline_alert_is_on_the_dag_and_survives_serialization(tmp_path, monkeypatch) -> None:
     from airflow.serialization.serialized_objects import DagSerialization
 

@@ -102,7 +102,8 @@ def test_missing_labels_table_for_the_outcome_step(engine):
 def test_every_problem_is_reported_at_once(engine):
     _predictions(engine, score="VARCHAR", event_ts="VARCHAR")
     message = _message(engine, _cfg())
-    assert "2 problem(s)" in message
+    assert "(and 1 more problem(s) with the input tables, below)" in message.splitlines()[0]
+    assert len(message.splitlines()) == 2
 
 
 def test_json_feature_is_dropped_from_the_window_and_reported(engine):

@@ -86,30 +86,40 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             """One scan of the window: data quality and drift against the profile."""
             return impl.window_checks(cfg, context)
 
-        @task(task_id="data_validation")
+        # One failing layer never silences the others: each layer, the alerts and the decision run
+        # once the step before them is done, whatever its state (``all_done``; the chain stays
+        # linear for the embedded warehouse's single writer). Without a reference profile they
+        # skip; ``window_complete`` fails the run when any layer failed.
+        @task(task_id="data_validation", trigger_rule="all_done")
         def data_validation(**context: Any) -> dict:
             """Silent defaulting, skew vs offline features, schema, volume, Great Expectations."""
+            impl.require_succeeded(context, "reference_profile")
             return impl.data_validation(cfg, context)
 
-        @task(task_id="shadow")
+        @task(task_id="shadow", trigger_rule="all_done")
         def shadow(**context: Any) -> dict:
             """Challenger vs champion on the same requests; the promotion gate."""
+            impl.require_succeeded(context, "reference_profile")
             return impl.shadow(cfg, context)
 
-        @task(task_id="outcome")
+        @task(task_id="outcome", trigger_rule="all_done")
         def outcome(**context: Any) -> dict:
             """Join late labels: realized performance of matured windows, estimates before."""
+            impl.require_succeeded(context, "reference_profile")
             return impl.outcome(cfg, context)
 
-        @task(task_id="alerts")
+        @task(task_id="alerts", trigger_rule="all_done")
         def record_alerts(**context: Any) -> dict:
             """Group crossings per owner and root cause; deliver what is due (dedup, outbox)."""
+            impl.require_succeeded(context, "reference_profile")
             return impl.record_alerts(cfg, context)
 
-        @task.branch(task_id="decide")
+        @task.branch(task_id="decide", trigger_rule="all_done")
         def decide(**context: Any) -> str:
             """Multi-signal rules over every layer's metrics -> exactly one action."""
+            impl.require_succeeded(context, "reference_profile", "window_checks")
             return impl.decide(cfg, context)
+
 
         @task(task_id="rollback", retries=min(1, cfg.schedule.retries))
         def rollback(**context: Any) -> dict:
@@ -148,9 +158,12 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             chain.append(outcome())
         if cfg.shadow.enabled:
             chain.append(shadow())
+        layers = list(chain)
         chain += [record_alerts(), decide()]
         for upstream, downstream in zip(chain, chain[1:], strict=False):
             upstream >> downstream
+        # reached when every layer succeeded; otherwise upstream_failed, and the run fails
+        layers >> EmptyOperator(task_id="window_complete")
         chain[-1] >> actions
         actions >> report()
     return dag

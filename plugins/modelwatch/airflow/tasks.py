@@ -40,6 +40,22 @@ def window_of(cfg: MonitorConfig, context: dict[str, Any]):
     return Window(end - cfg.schedule.window, end)
 
 
+def require_succeeded(context: dict[str, Any], *task_ids: str) -> None:
+    """Skip this task unless ``task_ids`` succeeded in this run (they returned their XCom).
+
+    The layer tasks run whatever the *previous layer* did (``trigger_rule="all_done"``: one
+    failing layer must not silence the others), but nothing can be measured without the
+    reference profile, and no decision is made without the window checks: then this task is
+    skipped — not failed, so the one failure is paged once.
+    """
+    from airflow.exceptions import AirflowSkipException
+
+    missing = [t for t in task_ids if context["ti"].xcom_pull(task_ids=t) is None]
+    if missing:
+        raise AirflowSkipException(f"skipped: {', '.join(missing)} did not succeed in this run "
+                                   "(its failure is paged on its own)")
+
+
 def _run(step: Callable[[], T]) -> T:
     with airflow_errors():
         return step()

@@ -210,7 +210,10 @@ def usable_features(engine: Engine, cfg: MonitorConfig, table: str | None = None
 
 
 def _raise(cfg: MonitorConfig, problems: list[Finding]) -> None:
+    """The first problem on the first line (what a page or a task log shows first), the rest
+    below it."""
     if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        raise ContractError(f"{cfg.model.name}: the warehouse does not hold what the monitor "
-                            f"config describes ({len(problems)} problem(s)):\n{lines}")
+        more = (f" (and {len(problems) - 1} more problem(s) with the input tables, below)"
+                if len(problems) > 1 else "")
+        rest = "".join(f"\n  - {p}" for p in problems[1:])
+        raise ContractError(f"{cfg.model.name}: {problems[0]}{more}{rest}")
