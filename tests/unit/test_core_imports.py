@@ -9,7 +9,7 @@ CORE_MODULES = [
     "modelwatch.config", "modelwatch.runner", "modelwatch.cli", "modelwatch.alerts",
     "modelwatch.profile", "modelwatch.checks.drift", "modelwatch.checks.data_quality",
     "modelwatch.demo.scenario", "modelwatch.ui.handlers", "modelwatch.ui.report",
-    "modelwatch.registry",
+    "modelwatch.registry", "modelwatch.doctor",
 ]
 
 

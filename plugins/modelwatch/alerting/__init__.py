@@ -273,7 +273,8 @@ def send_due(
         actions.notify_registry_events(engine, cfg, dag_id=dag_id, slack=slack, now=now)
     if slack is None and box.due:
         log.warning("Slack is not configured (set MODELWATCH_SLACK_TOKEN or the Airflow connection "
-                    "%s): %d alert(s) logged above and kept in mw_alert for delivery later",
+                    "%s): %d alert(s) not sent, kept in mw_alert for delivery later (each message "
+                    "is logged at INFO; `modelwatch alerts list` shows them)",
                     slack_conn_id or "slack_api_default", len(box.due))
     report.pending = report.due - report.delivered
     log.info("Alerts:\n%s", report.table())

@@ -44,6 +44,8 @@ _CHUNK = 500  # ids per IN (...) list
 class AlertNotFound(ModelwatchError):
     """No alert (or more than one) matches the id given to ``alerts ack``."""
 
+    user_error = True  # the id given is wrong: the CLI exits 2 with the message alone
+
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
     values = sorted(set(values))

@@ -106,6 +106,13 @@ def _needs(cfg: MonitorConfig, table_key: str, step: str = "window") -> list[Nee
     raise ValueError(f"no contract for table key {table_key!r}")
 
 
+def column_needs(cfg: MonitorConfig, table_key: str, step: str = "window") -> list[Need]:
+    """The columns ``step`` reads from input table ``table_key`` (``predictions``,
+    ``shadow_predictions``, ``labels``, ``kpis``) and the type families each accepts: what
+    ``modelwatch doctor`` lists, ok or not."""
+    return _needs(cfg, table_key, step)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem with a user's table: what, where, and the fix."""

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from modelwatch.alerting import deliver_alerts
-from modelwatch.cli import EXIT_FAILURE, EXIT_OK, main
+from modelwatch.cli import EXIT_CONFIG, EXIT_OK, main
 from modelwatch.config.schema import ConstantThreshold
 from modelwatch.metrics import judge
 from modelwatch.runner import Window
@@ -81,5 +81,6 @@ def test_ack_of_an_earlier_window_carries_to_the_rest_of_the_episode(warehouse, 
 
 def test_unknown_id_fails_with_a_fix(warehouse, capsys) -> None:
     code, _, err = run(capsys, "ack", "ffffffffffff", "--by", "ana", "--note", "x")
-    assert code == EXIT_FAILURE
+    assert code == EXIT_CONFIG  # a wrong id is the user's to fix: no traceback hint
     assert "no alert with id 'ffffffffffff'" in err and "modelwatch alerts list" in err
+    assert "--debug" not in err

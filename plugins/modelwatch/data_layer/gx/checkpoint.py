@@ -105,10 +105,17 @@ def _run(engine: Engine, cfg: MonitorConfig, start, specs: list[ExpectationSpec]
          docs_dir: Path | None, unexpected_sample: int, run_name: str) -> CheckpointOutcome:
     import time
 
-    import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    try:
+        import great_expectations as gx
+        from great_expectations.checkpoint import UpdateDataDocsAction
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+    except ModuleNotFoundError as exc:  # installed without the `airflow` extra
+        from modelwatch.errors import MissingDependency
+
+        raise MissingDependency("great-expectations", needed_for="the Great Expectations step of "
+                                "the data layer", extra="airflow", missing=exc.name,
+                                turn_off="data_layer.great_expectations.enabled: false") from exc
 
     began = time.perf_counter()
     context = gx.get_context(mode="ephemeral")
