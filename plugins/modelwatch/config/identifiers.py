@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Spaces, ``$`` and ``-`` are allowed inside a name: the dialect quotes every name (a quoted
+# ``"Request ID"`` is an ordinary column on DuckDB and PostgreSQL); quotes, dots, semicolons and
+# leading or trailing blanks are not, so nothing in a name can end the quoting.
+_IDENT = re.compile(r"^[A-Za-z_](?:[A-Za-z0-9_ $-]{0,61}[A-Za-z0-9_$])?$")
 
 
 def check_identifier(value: str, *, qualified: bool = False) -> str:
     """Return ``value`` if it is a plain SQL identifier (``schema.table`` when ``qualified``)."""
     parts = value.split(".") if qualified else [value]
     if len(parts) > 2 or not all(_IDENT.match(part) for part in parts):
-        allowed = "letters, digits and underscores, not starting with a digit, at most 63 chars"
+        allowed = ("letters, digits, underscores and inner spaces, $ or -, starting with a letter "
+                   "or underscore, at most 63 chars")
         shape = " (optionally schema.table)" if qualified else ""
         raise ValueError(f"{value!r} is not a valid SQL name{shape}: use {allowed}")
     return value

@@ -201,6 +201,27 @@ class Schedule(Strict):
 
 class LabelSpec(Strict):
     delay: Duration = Field(timedelta(days=7), description="When a window's labels are mature.")
+    positive: str | None = Field(
+        None, description="Binary models whose label column holds text (e.g. `fraud`/`legit`): "
+        "the value that means the positive class (1). Every other value must be listed in "
+        "`negative`; a value in neither is a contract error naming it. Unset: labels are 0/1 "
+        "numbers or BOOLEAN (true = 1).")
+    negative: list[str] = Field(
+        default_factory=list, description="With `positive`: the label values that mean the "
+        "negative class (0).")
+
+    @model_validator(mode="after")
+    def _classes(self) -> LabelSpec:
+        if self.negative and self.positive is None:
+            raise ValueError(f"labels.negative {self.negative} is set without labels.positive: "
+                             "name the positive label value too, e.g. `positive: fraud`")
+        if self.positive is not None and not self.negative:
+            raise ValueError(f"labels.positive {self.positive!r} needs labels.negative: list the "
+                             "value(s) that mean the negative class, e.g. `negative: [legit]`")
+        if self.positive is not None and self.positive in self.negative:
+            raise ValueError(f"labels.positive {self.positive!r} is also in labels.negative; a "
+                             "value belongs to one class")
+        return self
 
 
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -593,6 +614,9 @@ class MonitorConfig(Strict):
     @model_validator(mode="after")
     def _task_columns(self) -> MonitorConfig:
         c, task = self.columns, self.model.task
+        if self.labels.positive is not None and task != "binary":
+            raise ValueError(f"labels.positive is for binary models (model.task: {task}); "
+                             "remove it (multiclass labels are compared as text)")
         if c.classes is not None:
             if task != "multiclass":
                 raise ValueError(f"columns.classes is for multiclass models (model.task: {task}); "

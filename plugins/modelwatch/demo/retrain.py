@@ -17,7 +17,14 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.paths import modelwatch_home
 from modelwatch.retraining import RetrainRequest, TrainedModel
 from modelwatch.warehouse.engine import get_engine
-from modelwatch.warehouse.source import labels_arrived_by, labels_ref, predictions_ref, window_filter
+from modelwatch.warehouse.labels import label_kind
+from modelwatch.warehouse.source import (
+    label_value,
+    labels_arrived_by,
+    labels_ref,
+    predictions_ref,
+    window_filter,
+)
 
 TRAINING_DAYS = 14
 
@@ -34,12 +41,12 @@ def train_challenger(cfg: MonitorConfig, request: RetrainRequest) -> TrainedMode
     p = predictions_ref(cfg)
     labels = labels_ref(cfg)
     since = request.window_end - timedelta(days=TRAINING_DAYS)
-    query = (sa.select(*[p.c[c] for c in NUMERIC], p.c.channel, p.c.device_type,
-                       labels.c[cfg.columns.label].label("y"))
-             .join(labels, labels.c[cfg.columns.request_id] == p.c[cfg.columns.request_id])
-             .where(window_filter(cfg, p, since, request.window_end),
-                    labels_arrived_by(cfg, labels, request.window_end)))
     with engine.connect() as conn:
+        y = label_value(cfg, labels, label_kind(conn, cfg))  # BOOLEAN and text labels as 1/0
+        query = (sa.select(*[p.c[c] for c in NUMERIC], p.c.channel, p.c.device_type, y.label("y"))
+                 .join(labels, labels.c[cfg.columns.request_id] == p.c[cfg.columns.request_id])
+                 .where(window_filter(cfg, p, since, request.window_end),
+                        labels_arrived_by(cfg, labels, request.window_end), y.is_not(None)))
         frame = pd.DataFrame(conn.execute(query).mappings().all())
     if frame.empty or frame["y"].nunique() < 2:
         raise ValueError("no labelled traffic with both classes in the training window")

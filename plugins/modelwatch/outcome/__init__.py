@@ -26,6 +26,7 @@ from modelwatch.outcome.reference import OutcomeReference, load_reference
 from modelwatch.outcome.tasks import task_of, unsupported_rows
 from modelwatch.outcome.thresholds import LAYER
 from modelwatch.outcome.windows import EvalWindow, plan_windows
+from modelwatch.warehouse.labels import label_kind
 from modelwatch.warehouse.window_stats import ALL
 from modelwatch.warehouse.writer import replace_metrics
 
@@ -123,7 +124,7 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
     written: list[MetricRow] = []
     with engine.begin() as conn:
         ref = load_reference(conn, cfg, segments, as_of)
-        source = joined(cfg, starts[0], as_of, as_of, segments)
+        source = joined(cfg, starts[0], as_of, as_of, segments, label_kind=label_kind(conn, cfg))
         stats = fetch_label_stats(conn, source, starts)
         task = task_of(cfg)
         cells = task.fetch(conn, cfg, source, starts, segments) if task else {}

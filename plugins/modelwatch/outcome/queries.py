@@ -33,6 +33,7 @@ from modelwatch.warehouse.source import (
     kpi_time,
     kpis_ref,
     label_time,
+    label_value,
     labels_arrived_by,
     labels_ref,
     predictions_ref,
@@ -97,12 +98,11 @@ def _ranked_columns(cfg: MonitorConfig, preds: sa.TableClause) -> tuple[list, li
 
 PREDICTION_COLUMNS = {"binary": _score_columns, "regression": _score_columns,
                       "ranking": _ranked_columns, "multiclass": _class_columns}
-LABEL_TYPES = {"binary": sa.Double, "regression": sa.Double, "multiclass": sa.String,
-               "ranking": sa.Double}
 
 
 def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: datetime | None,
-           segments: dict[str, list[str]], table: str | None = None) -> sa.Subquery:
+           segments: dict[str, list[str]], table: str | None = None, *,
+           label_kind: str = "numeric") -> sa.Subquery:
     """One row per scored prediction in ``[start, end)`` with its newest label as of the cutoff.
 
     Columns: ``ts`` (naive UTC, whatever the column's kind), the prediction columns of the task
@@ -112,7 +112,8 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
     (naive UTC), ``n_labels``, ``label_min``, ``label_max``.
 
     A ranking model has one prediction row per (request, item) and labels per (request, item):
-    the join and the duplicate count are on both.
+    the join and the duplicate count are on both. ``label_kind`` is the label column's type
+    family (``warehouse/labels.label_kind``: BOOLEAN and text labels read as 1/0).
     """
     c = cfg.columns
     preds = predictions_ref(cfg, table)
@@ -127,11 +128,9 @@ def joined(cfg: MonitorConfig, start: datetime, end: datetime, label_cutoff: dat
     ranked = cfg.model.task == "ranking"
     item = [c.item] if ranked else []
     labels = labels_ref(cfg)
-    label = labels.c[c.label]
-    label_type = LABEL_TYPES.get(cfg.model.task)
     lab_q = sa.select(labels.c[c.request_id].label("rid"),
                       *[labels.c[col].label("item") for col in item],
-                      (sa.cast(label, label_type) if label_type else label).label("label"),
+                      label_value(cfg, labels, label_kind).label("label"),
                       utc_time(label_time(cfg, labels)).label("label_ts")
                       ).where(labels.c[c.label].is_not(None))
     if label_cutoff is not None:

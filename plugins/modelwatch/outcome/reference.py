@@ -26,6 +26,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.outcome.estimation import Calibrator
 from modelwatch.outcome.intervals import rng_for
 from modelwatch.outcome.queries import fetch_label_stats, joined
+from modelwatch.warehouse.labels import label_kind
 from modelwatch.warehouse.tables import mw_reference_profile
 from modelwatch.warehouse.window_stats import ALL
 
@@ -97,7 +98,8 @@ def compute_reference(conn: Connection, cfg: MonitorConfig, segments: dict[str, 
                       cutoff: datetime | None) -> dict:
     start, end = bounds(cfg)
     s = cfg.outcome
-    source = joined(cfg, start, end, cutoff, segments, table=cfg.reference.table)
+    source = joined(cfg, start, end, cutoff, segments, table=cfg.reference.table,
+                    label_kind=label_kind(conn, cfg))
     stats = fetch_label_stats(conn, source, [start]).get(0)
     from modelwatch.outcome.performance import gate_of
     from modelwatch.outcome.tasks import task_of  # the registry imports this module

@@ -30,9 +30,11 @@ from sqlalchemy.engine import Connection
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ContractError
 from modelwatch.warehouse.dialects import quantiles
+from modelwatch.warehouse.labels import label_kind
 from modelwatch.warehouse.source import (
     event_time,
     label_time,
+    label_value,
     labels_arrived_by,
     labels_ref,
     predictions_columns,
@@ -297,10 +299,11 @@ class PairedRows:
         return int(self.a.size)
 
 
-def _labels_as_of(cfg: MonitorConfig, as_of: datetime) -> sa.Subquery:
+def _labels_as_of(conn: Connection, cfg: MonitorConfig, as_of: datetime) -> sa.Subquery:
     c = cfg.columns
     lab = labels_ref(cfg)
-    return sa.select(lab.c[c.request_id].label("rid"), lab.c[c.label].label("y"),
+    y = label_value(cfg, lab, label_kind(conn, cfg))
+    return sa.select(lab.c[c.request_id].label("rid"), y.label("y"),
                      label_time(cfg, lab).label("label_ts")
                      ).where(labels_arrived_by(cfg, lab, as_of)).subquery("lab")
 
@@ -373,7 +376,7 @@ def paired_rows(conn: Connection, cfg: MonitorConfig, start: datetime, end: date
                 as_of: datetime) -> PairedRows:
     """Paired requests of ``[start, end)`` with their latest label that arrived by ``as_of``."""
     j = joined(cfg, start, end)
-    lab = _labels_as_of(cfg, as_of)
+    lab = _labels_as_of(conn, cfg, as_of)
     n_seg = len(cfg.segments)
     rows = sa.select(
         j.c.pa, j.c.pb, lab.c.y,
@@ -403,7 +406,7 @@ def canary_rows(conn: Connection, cfg: MonitorConfig, start: datetime, end: date
                 as_of: datetime) -> CanaryRows:
     """Served scores of the window with their label as of ``as_of`` and whether the canary served."""
     champ = champion_rows(cfg, start, end)
-    lab = _labels_as_of(cfg, as_of)
+    lab = _labels_as_of(conn, cfg, as_of)
     rows = sa.select(
         champ.c.a, lab.c.y,
         sa.case((champ.c.version_a == cfg.shadow.canary_version, 1), else_=0).label("canary"),

@@ -28,7 +28,10 @@ def live_columns(conn: Connection, table: str) -> dict[str, str] | None:
     result = {}
     for col in inspector.get_columns(name, schema=schema):
         try:
-            type_name = col["type"].compile(dialect=conn.dialect)
+            if isinstance(col["type"], sa.Enum):  # PostgreSQL renders an enum by its type's name
+                type_name = f"ENUM({col['type'].name})"
+            else:
+                type_name = col["type"].compile(dialect=conn.dialect)
         except Exception:  # a type the dialect cannot render back (rare): its class name
             type_name = type(col["type"]).__name__
         result[str(col["name"])] = str(type_name).upper()

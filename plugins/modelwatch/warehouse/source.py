@@ -233,6 +233,29 @@ def labels_arrived_by(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery, as_
     return label_time(cfg, tbl) <= bound(cfg, as_of)
 
 
+def label_value(cfg: MonitorConfig, tbl: sa.TableClause | sa.Subquery, kind: str = "numeric"):
+    """The label as every layer compares it: text for multiclass models, else a DOUBLE (binary:
+    1 = positive). ``kind`` is the label column's type family (``warehouse/labels.label_kind``):
+
+    - ``boolean``: true = 1, false = 0 (PostgreSQL has no BOOLEAN -> DOUBLE cast);
+    - text or ENUM with ``labels.positive``: that value = 1, a ``labels.negative`` value = 0,
+      anything else NULL (``label_kind`` refuses such values before a query reads them);
+    - a number: cast to DOUBLE (a DECIMAL or INTEGER 0/1 compares like a DOUBLE one).
+    """
+    label = tbl.c[cfg.columns.label]
+    if cfg.model.task == "multiclass":
+        return sa.cast(label, sa.String)
+    if kind == "boolean":
+        return sa.cast(sa.case((label.is_(True), 1), (label.is_(False), 0), else_=sa.null()),
+                       sa.Double)
+    spec = cfg.labels
+    if spec.positive is not None:
+        text = sa.cast(label, sa.String)
+        return sa.cast(sa.case((text == spec.positive, 1), (text.in_(spec.negative), 0),
+                               else_=sa.null()), sa.Double)
+    return sa.cast(label, sa.Double)
+
+
 def offline_computed_before(cfg: MonitorConfig, tbl: sa.TableClause, end: datetime):
     """Offline rows computed before ``end``."""
     return offline_time(cfg, tbl) < bound(cfg, end)

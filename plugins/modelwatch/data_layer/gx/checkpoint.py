@@ -28,6 +28,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.errors import GreatExpectationsError, GreatExpectationsUnavailable
 from modelwatch.data_layer.gx.dialect import gx_url
 from modelwatch.data_layer.gx.suite import ExpectationSpec
+from modelwatch.warehouse.catalog import live_columns
 from modelwatch.warehouse.source import predictions_columns, window_filter
 
 GX_SEVERITY = {"page": "critical", "notify": "warning", "log": "info"}
@@ -42,11 +43,21 @@ class CheckpointOutcome:
     seconds: float = 0.0
 
 
-def window_select(cfg: MonitorConfig, start, end) -> sa.Select:
-    """This model's rows in ``[start, end)`` of the predictions table, every column."""
-    tbl = predictions_columns(cfg)
-    return sa.select(sa.literal_column("*")).select_from(tbl).where(
-        window_filter(cfg, tbl, start, end))
+def window_select(cfg: MonitorConfig, start, end, live: list[str] | None = None) -> sa.Select:
+    """This model's rows in ``[start, end)`` of the predictions table, every column.
+
+    With ``live`` (the table's columns), categorical features are projected as text: GX
+    compares them with the profile's categories, which are their text form in every layer (an
+    ENUM, BOOLEAN or integer code would not compare with a text set on PostgreSQL).
+    """
+    if not live:
+        tbl = predictions_columns(cfg)
+        return sa.select(sa.literal_column("*")).select_from(tbl).where(
+            window_filter(cfg, tbl, start, end))
+    tbl = predictions_columns(cfg, *live)
+    categorical = {f.name for f in cfg.features if f.kind == "categorical"}
+    cols = [sa.cast(tbl.c[n], sa.String).label(n) if n in categorical else tbl.c[n] for n in live]
+    return sa.select(*cols).where(window_filter(cfg, tbl, start, end))
 
 
 def view_name(cfg: MonitorConfig, run_name: str, start, end) -> str:
@@ -64,7 +75,9 @@ def window_view(engine: Engine, cfg: MonitorConfig, start, end, run_name: str):
     For a table asset it reflects the columns, or runs ``SELECT * … LIMIT 1``.
     """
     name = view_name(cfg, run_name, start, end)
-    view = sa.schema.CreateView(window_select(cfg, start, end), name)
+    with engine.connect() as conn:
+        live = list(live_columns(conn, cfg.tables.predictions) or [])
+    view = sa.schema.CreateView(window_select(cfg, start, end, live), name)
     with engine.begin() as conn:
         conn.execute(sa.schema.DropView(view.table, if_exists=True))
         conn.execute(view)

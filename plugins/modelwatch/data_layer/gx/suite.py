@@ -10,7 +10,9 @@ Generated, per the reference:
 - per numeric feature, values lie in [p1, p99] widened by ``range_margin`` × (p99 − p1), for
   at least ``range_mostly`` of them;
 - per categorical feature with at most ``max_set_size`` values in the reference (all of them in
-  the profile's top-K), values are in that set for at least ``set_mostly`` of them;
+  the profile's top-K), values are in that set for at least ``set_mostly`` of them — compared as
+  text, like every layer counts categories, whether the column is text, an ENUM, a BOOLEAN or an
+  integer code;
 - the row count lies within the same-weekday reference median × (1 ± ``row_count_margin``).
 
 A user expectation with the same name and column replaces the generated one. Columns that are
@@ -27,8 +29,7 @@ from modelwatch.config.data_layer import expectation_target
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.data_layer.schema_check import monitored_columns
 from modelwatch.profile import Profile
-
-TEXT_TYPES = ("CHAR", "TEXT", "STRING", "VARCHAR")
+from modelwatch.warehouse.contract import CATEGORICAL, type_family
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,9 @@ def generated_expectations(cfg: MonitorConfig, profile: Profile, live: dict[str,
             entry = profile.data.get("categorical", {}).get(f.name) or {}
             values = entry.get("categories") or []
             cardinality = entry.get("cardinality") or 0
-            text_column = any(t in live.get(f.name, "") for t in TEXT_TYPES)
-            if values and text_column and cardinality <= min(g.max_set_size, len(values)):
+            # any scalar type: the GX view projects categoricals as text (gx/checkpoint)
+            scalar = type_family(live.get(f.name, "")) in CATEGORICAL
+            if values and scalar and cardinality <= min(g.max_set_size, len(values)):
                 specs.append(ExpectationSpec("expect_column_values_to_be_in_set", {
                     "column": f.name, "value_set": sorted(values), "mostly": g.set_mostly}, sev))
     if expected_rows:
