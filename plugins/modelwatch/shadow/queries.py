@@ -31,9 +31,11 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ContractError
 from modelwatch.shadow.stats import LOG_LOSS_EPS, ClassSums
 from modelwatch.warehouse.dialects import quantiles
+from modelwatch.warehouse.labels import label_kind
 from modelwatch.warehouse.source import (
     event_time,
     label_time,
+    label_value,
     labels_arrived_by,
     labels_ref,
     predictions_columns,
@@ -283,10 +285,11 @@ def score_histograms(conn: Connection, j: sa.CTE, edges: list[float]
     return counts["a"], counts["b"]
 
 
-def _labels_as_of(cfg: MonitorConfig, as_of: datetime) -> sa.Subquery:
+def _labels_as_of(conn: Connection, cfg: MonitorConfig, as_of: datetime) -> sa.Subquery:
     c = cfg.columns
     lab = labels_ref(cfg)
-    return sa.select(lab.c[c.request_id].label("rid"), lab.c[c.label].label("y"),
+    y = label_value(cfg, lab, label_kind(conn, cfg))
+    return sa.select(lab.c[c.request_id].label("rid"), y.label("y"),
                      label_time(cfg, lab).label("label_ts")
                      ).where(labels_arrived_by(cfg, lab, as_of)).subquery("lab")
 
@@ -436,7 +439,7 @@ def labelled_sums(conn: Connection, cfg: MonitorConfig, start: datetime, end: da
     and every slice cost one pass of four window sorts; nothing but sums leaves the warehouse.
     """
     j = joined(cfg, start, end)
-    lab = _labels_as_of(cfg, as_of)
+    lab = _labels_as_of(conn, cfg, as_of)
     n_seg = len(cfg.segments)
     rows = sa.select(
         j.c.ts, j.c.pa, j.c.pb, lab.c.y,
@@ -477,7 +480,7 @@ def canary_sums(conn: Connection, cfg: MonitorConfig, start: datetime, end: date
     """Per group (``canary``/``control``) and label: the served model's DeLong and log-loss sums
     over the window's labelled requests (latest label that arrived by ``as_of``)."""
     champ = champion_rows(cfg, start, end)
-    lab = _labels_as_of(cfg, as_of)
+    lab = _labels_as_of(conn, cfg, as_of)
     rows = sa.select(
         champ.c.a, lab.c.y,
         sa.case((champ.c.version_a == cfg.shadow.canary_version, "canary"),
