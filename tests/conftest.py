@@ -110,3 +110,23 @@ def moto_s3(monkeypatch):
         monkeypatch.setenv(key, value)
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def input_engine(request, tmp_path, monkeypatch):
+    """An empty warehouse on each dialect (a DuckDB file; a fresh PostgreSQL database), named by
+    ``MODELWATCH_WAREHOUSE_URL``, with no ``predictions`` or ``labels`` table: tests of how
+    modelwatch reads a user's tables build them by hand."""
+    import sqlalchemy as sa
+
+    from modelwatch.warehouse.engine import engine_for_url
+
+    url = (f"duckdb:///{tmp_path / 'w.duckdb'}" if request.param == "duckdb"
+           else request.getfixturevalue("pg_url"))
+    monkeypatch.setenv("MODELWATCH_WAREHOUSE_URL", url)
+    engine = engine_for_url(url)
+    with engine.begin() as conn:
+        for table in ("predictions", "labels"):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+    yield engine
+    engine.dispose()

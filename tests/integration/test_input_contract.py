@@ -32,16 +32,9 @@ def _cfg(**columns) -> MonitorConfig:
     })
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def engine(request, tmp_path, monkeypatch):
-    url = (f"duckdb:///{tmp_path / 'w.duckdb'}" if request.param == "duckdb"
-           else request.getfixturevalue("pg_url"))
-    monkeypatch.setenv("MODELWATCH_WAREHOUSE_URL", url)
-    engine = engine_for_url(url)
-    with engine.begin() as conn:
-        for t in ("predictions", "labels"):
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {t}"))
-    return engine
+@pytest.fixture
+def engine(input_engine):
+    return input_engine
 
 
 def _predictions(engine, *, score="DOUBLE PRECISION", event_ts="TIMESTAMP", x="DOUBLE PRECISION",
