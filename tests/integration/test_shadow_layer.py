@@ -59,8 +59,8 @@ def test_demo_comparison_every_day_and_gate_blocks_the_worse_challenger(duck_url
         assert 0.2 < now[("score_spearman", "all")].value < 0.95
         assert now[("gate_min_labelled", "all")].status == "ok"
         gate = now[("promotion_gate", "all")]
-        assert gate.value == 0 and "auc_noninferiority" in gate.details["failing"], (d, gate.details)
-        assert now[("gate_auc_noninferiority", "all")].details["auc_diff"] < -0.02
+        assert gate.value == 0 and "auc_gain" in gate.details["failing"], (d, gate.details)
+        assert now[("gate_auc_gain", "all")].details["auc_diff"] < -0.02
     text = shadow_table(rows)
     assert "promotion gate: FAIL" in text and "re-evaluated with matured labels" in text
 

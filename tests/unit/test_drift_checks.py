@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modelwatch.checks.drift import _control_fdr, benjamini_hochberg, merge_sparse_buckets
+from modelwatch.checks.drift import _control_fdr, merge_sparse_buckets
 from modelwatch.config.schema import CalibratedThreshold
 from modelwatch.drift.calibration import (
     NullDistribution,
@@ -13,6 +13,7 @@ from modelwatch.drift.calibration import (
     null_distribution,
     small_window_factor,
 )
+from modelwatch.drift.fdr import benjamini_hochberg
 from modelwatch.drift.methods import BinnedInput, get_method
 from modelwatch.metrics import MetricRow
 from modelwatch.profile import coarsen

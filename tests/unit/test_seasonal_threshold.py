@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from modelwatch.checks.drift import Column, DriftContext
-from modelwatch.checks.seasonal import SeasonalHistory
+from modelwatch.checks.columns import Column
+from modelwatch.checks.drift import DriftContext
 from modelwatch.config import load_monitor
 from modelwatch.config.schema import ConstantThreshold, MonitorConfig, SeasonalThreshold
 from modelwatch.drift.seasonal import (
     MAD_TO_SD,
     HistoryPoint,
+    SeasonalHistory,
     band_of,
     band_values,
     history_intervals,

@@ -21,7 +21,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelwatch.checks.drift import Column, DriftContext
+from modelwatch.checks.columns import Column
+from modelwatch.checks.drift import DriftContext
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.drift.changepoint import detect
 from modelwatch.metrics import MetricRow

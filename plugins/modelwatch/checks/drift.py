@@ -20,11 +20,10 @@ against the profile's reference sample — and read off the fine grid otherwise;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from modelwatch.checks.columns import Column, drift_columns, drift_methods
 from modelwatch.config.schema import (
     CalibratedThreshold,
     ConstantThreshold,
@@ -37,41 +36,14 @@ from modelwatch.drift.calibration import (
     null_distribution,
     small_window_factor,
 )
+from modelwatch.drift.fdr import benjamini_hochberg
 from modelwatch.drift.methods import BinnedInput, DriftScore, MethodSpec, get_method
 from modelwatch.drift.methods.ks import ks_exact
-from modelwatch.drift.seasonal import robust_sd, seasonal_levels
+from modelwatch.drift.seasonal import SeasonalHistory, robust_sd, seasonal_levels
 from modelwatch.metrics import STATUS_ORDER, MetricRow, judge
 from modelwatch.profile import OTHER, Profile, coarsen
 from modelwatch.warehouse.samples import WindowSamples, reference_values
-from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats, categorical_columns
-
-if TYPE_CHECKING:
-    from modelwatch.checks.seasonal import SeasonalHistory
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str
-    layer: str
-    check_prefix: str
-    importance: float
-
-
-def _columns(cfg: MonitorConfig) -> list[Column]:
-    """Features (layer data), the score columns and the served prediction's class mix (model)."""
-    cols = [Column(f.name, f.kind, "data", "", f.importance) for f in cfg.features]
-    cols += [Column(s, "numeric", "model", "score_", 1.0) for s in cfg.columns.score]
-    prediction = cfg.columns.prediction
-    if prediction and prediction in categorical_columns(cfg) and prediction not in {
-            f.name for f in cfg.features}:
-        cols.append(Column(prediction, "categorical", "model", "prediction_", 1.0))
-    return cols
-
-
-def _methods(cfg: MonitorConfig, kind: str) -> list[str]:
-    return cfg.drift.numeric_methods if kind == "numeric" else cfg.drift.categorical_methods
-
+from modelwatch.warehouse.window_stats import ALL, SliceStats, WindowStats
 
 MIN_EXPECTED = 5.0
 
@@ -282,20 +254,6 @@ def _skipped(column: Column, method: str, slice_key: str, rows: int, min_rows: i
                      "skipped", details, slice_key)
 
 
-def benjamini_hochberg(p_values: list[float], fdr: float) -> list[bool]:
-    """Which hypotheses are rejected at false-discovery rate ``fdr`` (step-up procedure)."""
-    m = len(p_values)
-    order = np.argsort(p_values)
-    passed = np.zeros(m, dtype=bool)
-    cutoff = -1
-    for rank, index in enumerate(order, start=1):
-        if p_values[index] <= fdr * rank / m:
-            cutoff = rank
-    if cutoff > 0:
-        passed[order[:cutoff]] = True
-    return passed.tolist()
-
-
 def _control_fdr(rows: list[MetricRow], fdr: float) -> list[MetricRow]:
     """Downgrade crossings that are not significant across features × slices × methods.
 
@@ -330,8 +288,8 @@ def drift_checks(cfg: MonitorConfig, stats: WindowStats, profile: Profile,
     rows: list[MetricRow] = []
     for slice_key, current in sorted(stats.slices.items(), key=lambda kv: kv[0] != ALL):
         small = slice_key != ALL and current.rows < cfg.slices.min_rows
-        for column in _columns(cfg):
-            for method in _methods(cfg, column.kind):
+        for column in drift_columns(cfg):
+            for method in drift_methods(cfg, column.kind):
                 if small:
                     rows.append(_skipped(column, method, slice_key, current.rows,
                                          cfg.slices.min_rows))
@@ -340,4 +298,4 @@ def drift_checks(cfg: MonitorConfig, stats: WindowStats, profile: Profile,
     return _control_fdr(rows, cfg.slices.fdr)
 
 
-__all__ = ["OTHER", "benjamini_hochberg", "drift_checks"]
+__all__ = ["OTHER", "drift_checks"]

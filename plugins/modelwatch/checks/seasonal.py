@@ -9,37 +9,22 @@ backfill gives the same levels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelwatch.checks.drift import _columns, _methods
+from modelwatch.checks.columns import drift_columns, drift_methods
 from modelwatch.config.schema import MonitorConfig, SeasonalThreshold
-from modelwatch.drift.seasonal import Band, HistoryPoint, band_values, history_intervals
+from modelwatch.drift.seasonal import HistoryPoint, SeasonalHistory, history_intervals
 from modelwatch.warehouse.tables import mw_metric
-
-
-@dataclass(frozen=True)
-class SeasonalHistory:
-    """Earlier values of the seasonal checks, keyed by ``(check, feature, slice)``."""
-
-    window_start: datetime
-    window_end: datetime
-    points: dict[tuple[str, str, str], list[HistoryPoint]] = field(default_factory=dict)
-
-    def values(self, spec: SeasonalThreshold, check: str, feature: str, slice_key: str
-               ) -> tuple[Band, list[float]]:
-        return band_values(self.points.get((check, feature, slice_key), ()), self.window_start,
-                           self.window_end, spec)
 
 
 def seasonal_specs(cfg: MonitorConfig) -> dict[tuple[str, str], SeasonalThreshold]:
     """``(check, feature) -> spec`` for every drift row whose threshold is seasonal."""
     specs = {}
-    for column in _columns(cfg):
-        for method in _methods(cfg, column.kind):
+    for column in drift_columns(cfg):
+        for method in drift_methods(cfg, column.kind):
             check = f"{column.check_prefix}{method}"
             spec = cfg.thresholds.for_check(check, column.name)
             if isinstance(spec, SeasonalThreshold):

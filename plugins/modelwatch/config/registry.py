@@ -7,23 +7,13 @@ variables named below, never written in the YAML.
 
 from __future__ import annotations
 
-import importlib.util
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MLFLOW_INSTALL_HINT = "pip install 'modelwatch[mlflow]'"
+from modelwatch.extras import MLFLOW_INSTALL_HINT, module_installed
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def mlflow_installed() -> bool:
-    """Whether ``import mlflow`` can work, without importing it (a DAG parse stays light)."""
-    try:
-        return importlib.util.find_spec("mlflow") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _env_name(where: str, value: str | None) -> str | None:
@@ -55,12 +45,14 @@ class RegistrySettings(_Strict):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
+        # The registry sits below config (it never imports it); imported here, on validation,
+        # so reading a config at DAG parse time does not import the warehouse stack.
         from modelwatch.registry.backends import backend_names
 
         names = backend_names()
         if value not in names:
             raise ValueError(f"unknown registry backend {value!r}; backends are {names}")
-        if value == "mlflow" and not mlflow_installed():
+        if value == "mlflow" and not module_installed("mlflow"):
             raise ValueError(f"registry backend 'mlflow' needs the mlflow package, which is not "
                              f"installed: run `{MLFLOW_INSTALL_HINT}`, or set `backend: warehouse`")
         return value

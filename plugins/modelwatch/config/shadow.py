@@ -8,7 +8,7 @@ monitor files written before the shadow layer existed stay valid.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -24,6 +24,21 @@ class _Strict(BaseModel):
 class PromotionGate(_Strict):
     """When the challenger may replace the champion: every criterion must pass."""
 
+    mode: Literal["superior", "non_inferior"] = Field(
+        "superior", description="`superior` (default): the challenger must be significantly "
+        "better on AUC — the lower bound of the paired (DeLong) interval of AUC(challenger) − "
+        "AUC(champion) above `min_gain` (`gate_auc_gain`); a challenger equal to the champion is "
+        "never promoted. `non_inferior`: it may be no worse than `auc_margin` "
+        "(`gate_auc_noninferiority`), for a challenger that is cheaper or faster to serve.")
+    min_gain: float = Field(
+        0.0, ge=0, le=1, description="Mode `superior`: the lower bound of the AUC-difference "
+        "interval must exceed this (0: significantly better by any amount).")
+    min_windows: int = Field(
+        2, ge=1, description="Fewest windows of the evidence period holding labelled requests "
+        "scored by both models (`gate_min_windows`): evidence from the challenger's first day in "
+        "shadow alone does not promote it. The evidence period must be at least this many "
+        "`schedule.window`s long.")
+
     lookback: Duration = Field(
         timedelta(days=7), description="Length of the evidence period the label-based criteria "
         "judge. The period ends `labels.delay` before the window's end (only requests whose labels "
@@ -32,14 +47,14 @@ class PromotionGate(_Strict):
         1000, ge=1, description="Fewest labelled requests, scored by both models, in the evidence "
         "period (`gate_min_labelled`).")
     auc_margin: float = Field(
-        0.01, ge=0, le=1, description="Non-inferiority margin (`gate_auc_noninferiority`): passes "
-        "when the lower bound of the paired-bootstrap interval of AUC(challenger) − AUC(champion) "
-        "is above −auc_margin.")
+        0.01, ge=0, le=1, description="Mode `non_inferior`: the margin of "
+        "`gate_auc_noninferiority`, which passes when the lower bound of the paired (DeLong) "
+        "interval of AUC(challenger) − AUC(champion) is above −auc_margin.")
     slice_margin: float = Field(
         0.02, ge=0, le=1, description="`gate_no_slice_worse` fails on a slice whose challenger AUC "
-        "is lower than the champion's by more than this, significantly (one-sided bootstrap test, "
-        "Benjamini–Hochberg across slices at `slices.fdr`). Slices below `slices.min_rows` "
-        "labelled requests are not tested.")
+        "is lower than the champion's by more than this, significantly (one-sided test on DeLong's "
+        "standard error, Benjamini–Hochberg across slices at `slices.fdr`), in either mode. "
+        "Slices below `slices.min_rows` labelled requests are not tested.")
     latency_p99_budget_ms: float | None = Field(
         None, gt=0, description="Absolute budget for the challenger's p99 latency in the window, "
         "in ms (none: no absolute budget).")
@@ -74,12 +89,14 @@ class ShadowSettings(_Strict):
     top_slices: int = Field(5, ge=1, le=100, description="Slices listed, worst first, in "
                             "`top_disagreement_slices`.")
     bootstrap_resamples: int = Field(
-        1000, ge=100, le=100_000, description="Paired-bootstrap resamples for the AUC and log-loss "
-        "difference intervals.")
-    bootstrap_seed: int = Field(0, ge=0, description="Seed of the bootstrap; with it a rerun "
-                                "gives the same intervals.")
-    confidence: float = Field(0.95, gt=0.5, lt=1, description="Level of the two-sided bootstrap "
-                              "intervals; non-inferiority uses their lower bound.")
+        1000, ge=100, le=100_000, description="Not used any more: the AUC and log-loss "
+        "difference intervals are closed-form (DeLong; docs/shadow.md). Accepted so that monitor "
+        "files that set it stay valid.")
+    bootstrap_seed: int = Field(0, ge=0, description="Not used any more (see "
+                                "`bootstrap_resamples`); accepted for existing monitor files.")
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="Level of the two-sided intervals "
+                              "of the AUC and log-loss differences; the gate uses their lower "
+                              "bound.")
     canary_version: str | None = Field(
         None, description="A `model_version` of `predictions` served to a fraction of traffic "
         "(canary). When set, its requests are left out of the shadow comparison and compared with "

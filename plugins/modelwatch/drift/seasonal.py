@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -92,6 +92,23 @@ def band_values(points: Iterable[HistoryPoint], window_start: datetime, window_e
               and p.value is not None and math.isfinite(p.value)
               and any(lo <= p.window_start < hi for lo, hi in intervals)]
     return band, [float(v) for v in values]
+
+
+@dataclass(frozen=True)
+class SeasonalHistory:
+    """Earlier values of the seasonal checks, keyed by ``(check, feature, slice)``.
+
+    Loaded once per window by ``checks.seasonal.load_seasonal_history``; drift checks only read it.
+    """
+
+    window_start: datetime
+    window_end: datetime
+    points: dict[tuple[str, str, str], list[HistoryPoint]] = field(default_factory=dict)
+
+    def values(self, spec: SeasonalThreshold, check: str, feature: str, slice_key: str
+               ) -> tuple[Band, list[float]]:
+        return band_values(self.points.get((check, feature, slice_key), ()), self.window_start,
+                           self.window_end, spec)
 
 
 def seasonal_levels(spec: SeasonalThreshold, values: list[float], noise_spread: float = 0.0

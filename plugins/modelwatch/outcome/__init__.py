@@ -22,7 +22,8 @@ from modelwatch.outcome.kpi_history import KpiHistory, load_kpi_history
 from modelwatch.outcome.kpis import kpi_rows
 from modelwatch.outcome.label_checks import coverage_rows, freshness_row, window_label_rows
 from modelwatch.outcome.queries import LabelStats, fetch_kpis, fetch_label_stats, joined
-from modelwatch.outcome.reference import OutcomeReference, load_reference
+from modelwatch.outcome.reference import OutcomeReference
+from modelwatch.outcome.reference_store import load_reference
 from modelwatch.outcome.tasks import task_of, unsupported_rows
 from modelwatch.outcome.thresholds import LAYER
 from modelwatch.outcome.windows import EvalWindow, plan_windows

@@ -7,9 +7,9 @@ rollback and promote, is ``mw_registry_event`` in the warehouse for every backen
 ``aliases``/``register``/``rollback``/``promote`` are the warehouse backend's, over an engine.
 """
 
-from modelwatch.registry import mlflow_backend  # noqa: F401  (registers the "mlflow" backend)
 from modelwatch.registry.audit import RegistryChange
-from modelwatch.registry.backends import BACKENDS, RegistryBackend, backend_names, get_backend
+from modelwatch.registry.backends import backend_names, get_backend
+from modelwatch.registry.base import BACKENDS, RegistryBackend
 from modelwatch.registry.warehouse import WarehouseBackend, aliases, promote, register, rollback
 
 __all__ = ["BACKENDS", "RegistryBackend", "RegistryChange", "WarehouseBackend", "aliases",

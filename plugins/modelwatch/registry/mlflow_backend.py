@@ -24,13 +24,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from modelwatch.errors import ConfigError, ModelwatchError
+from modelwatch.extras import MLFLOW_INSTALL_HINT
 from modelwatch.registry.audit import RegistryChange, audit, done, event_id
-from modelwatch.registry.backends import register_backend
+from modelwatch.registry.base import BackendSettings, register_backend
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-
-    from modelwatch.config.registry import RegistrySettings
 
 VERSION_TAG = "modelwatch.version"
 PENDING_TAG = "modelwatch.pending"
@@ -39,8 +38,6 @@ _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 def _import_mlflow() -> tuple[Any, type[Exception]]:
-    from modelwatch.config.registry import MLFLOW_INSTALL_HINT
-
     try:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
@@ -61,7 +58,7 @@ def _env_uri(key: str, env: str) -> str:
     return value
 
 
-def mlflow_client(settings: RegistrySettings) -> Any:
+def mlflow_client(settings: BackendSettings) -> Any:
     """An ``MlflowClient`` on the URIs named by the settings' environment variables."""
     client_cls, _ = _import_mlflow()
     tracking = _env_uri("tracking_uri_env", settings.tracking_uri_env)
@@ -256,5 +253,5 @@ class MlflowBackend:
 
 
 @register_backend("mlflow")
-def _mlflow(settings: RegistrySettings, engine: Engine) -> MlflowBackend:
+def _mlflow(settings: BackendSettings, engine: Engine) -> MlflowBackend:
     return MlflowBackend(engine, mlflow_client(settings))

@@ -18,7 +18,7 @@ from modelwatch.registry.audit import RegistryChange
 from modelwatch.registry.audit import audit as _audit
 from modelwatch.registry.audit import done as _done
 from modelwatch.registry.audit import event_id as _event_id
-from modelwatch.registry.backends import register_backend
+from modelwatch.registry.base import BackendSettings, register_backend
 from modelwatch.warehouse.tables import mw_model_registry
 
 
@@ -130,5 +130,5 @@ class WarehouseBackend:
 
 
 @register_backend("warehouse")
-def _warehouse(settings, engine: Engine) -> WarehouseBackend:
+def _warehouse(settings: BackendSettings, engine: Engine) -> WarehouseBackend:
     return WarehouseBackend(engine)

@@ -8,11 +8,13 @@ the comparison is of distributions and outcomes, not pairs:
   with random traffic assignment the two distributions should match.
 - ``canary_latency_p99``: the canary's p99 latency, the control's alongside (p50/p95 in details).
 - With labels (same maturing schedule as the shadow's): ``canary_auc_diff`` and
-  ``canary_log_loss_diff`` (canary − control), each group bootstrapped on its own.
+  ``canary_log_loss_diff`` (canary − control): DeLong's variance of each group's AUC (the groups
+  saw different requests, so the variances add) and the normal interval of the mean log losses.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +25,7 @@ from modelwatch.drift.methods import BinnedInput, get_method
 from modelwatch.metrics import MetricRow, judge
 from modelwatch.shadow import queries
 from modelwatch.shadow.rows import LAYER, informational, skipped
-from modelwatch.shadow.stats import independent_bootstrap, rng_for
+from modelwatch.shadow.stats import ClassSums, delong_single, normal_interval
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -76,31 +78,33 @@ def canary_labelled_rows(conn: Connection, cfg: MonitorConfig, start: datetime, 
         return [skipped(c, "label-based comparison is implemented for binary models only", details={
             "window_start": start.isoformat(), "window_end": end.isoformat(), "as_of": as_of.isoformat()})
             for c in ("canary_auc_diff", "canary_log_loss_diff")]
-    data = queries.canary_rows(conn, cfg, start, end, as_of)
-    labelled = ~np.isnan(data.y)
+    groups = queries.canary_sums(conn, cfg, start, end, as_of)
     details = {"canary_version": cfg.shadow.canary_version, "window_start": start.isoformat(),
                "window_end": end.isoformat(), "as_of": as_of.isoformat()}
-    groups = {}
-    for name, mask in (("control", labelled & ~data.is_canary), ("treated", labelled & data.is_canary)):
-        groups[name] = (data.score[mask], data.y[mask])
-        details[f"{'canary' if name == 'treated' else 'control'}_labelled"] = int(mask.sum())
-    problems = [f"{'canary' if g == 'treated' else 'control'}: {len(y)} labelled, "
-                f"{int(y.sum())} positive" for g, (_, y) in groups.items()
-                if len(y) < cfg.slices.min_rows or y.sum() in (0, len(y))]
+    problems = []
+    for name in ("control", "canary"):
+        classes = groups.get(name, {})
+        pos, neg = classes.get(1.0, ClassSums()), classes.get(0.0, ClassSums())
+        details[f"{name}_labelled"] = pos.count + neg.count
+        if pos.count + neg.count < cfg.slices.min_rows or not pos.count or not neg.count:
+            problems.append(f"{name}: {pos.count + neg.count} labelled, {pos.count} positive")
     if problems:
         reason = (f"each group needs slices.min_rows={cfg.slices.min_rows} labelled requests of both "
                   "classes; " + "; ".join(problems))
         return [skipped(c, reason, details=details) for c in ("canary_auc_diff", "canary_log_loss_diff")]
-    s = cfg.shadow
-    result = independent_bootstrap(groups["control"], groups["treated"], resamples=s.bootstrap_resamples,
-                                   confidence=s.confidence,
-                                   rng=rng_for(s.bootstrap_seed, "canary", start.isoformat()))
+    confidence = cfg.shadow.confidence
+    (auc_c, var_c, ll_c, llvar_c), (auc_t, var_t, ll_t, llvar_t) = (
+        delong_single(groups[g].get(1.0), groups[g].get(0.0)) for g in ("control", "canary"))
+    results = {"auc": (auc_c, auc_t, normal_interval(auc_t - auc_c, math.sqrt(var_c + var_t), confidence)),
+               "log_loss": (ll_c, ll_t, normal_interval(ll_t - ll_c, math.sqrt(llvar_c + llvar_t),
+                                                        confidence))}
     out = []
     for check, metric, measure in (("canary_auc_diff", "auc", "AUC"),
                                    ("canary_log_loss_diff", "log_loss", "log loss")):
-        interval = result[f"{metric}_diff"]
+        control, treated, interval = results[metric]
         out.append(informational(check, interval.estimate, {
-            **details, "champion": result[f"{metric}_control"], "challenger": result[f"{metric}_treated"],
+            **details, "champion": control, "challenger": treated,
             "measure": f"{measure} (control / canary)", "ci_low": interval.low, "ci_high": interval.high,
-            "se": interval.se}))
+            "se": interval.se, "method": "DeLong, independent groups" if metric == "auc" else
+            "normal interval of the difference of means"}))
     return out

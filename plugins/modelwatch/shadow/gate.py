@@ -20,12 +20,23 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.metrics import MetricRow
 from modelwatch.shadow.agreement import WindowComparison, coverage
 from modelwatch.shadow.labelled import LabelledResult
-from modelwatch.shadow.rows import finite, row, skipped
+from modelwatch.shadow.rows import AUC_CRITERION, finite, row, skipped
 
 
 def evidence_period(cfg: MonitorConfig, window_end: datetime) -> tuple[datetime, datetime]:
     end = window_end - cfg.labels.delay
     return end - cfg.shadow.gate.lookback, end
+
+
+def evidence_windows(cfg: MonitorConfig, start: datetime, end: datetime) -> list[datetime]:
+    """Starts of the ``schedule.window``-long windows of the evidence period (counted back from
+    its end, so a look-back that is not a whole number of windows loses the partial one)."""
+    length = cfg.schedule.window
+    starts, t = [], end - length
+    while t >= start:
+        starts.append(t)
+        t -= length
+    return sorted(starts) or [start]
 
 
 def _criterion(name: str, ok: bool, value: float, threshold: float, reason: str, details: dict
@@ -57,23 +68,8 @@ def gate_rows(cfg: MonitorConfig, evidence: LabelledResult, current: WindowCompa
         + ("" if n >= gate.min_labelled else f"; need {gate.min_labelled}"),
         {**base, "paired": evidence.paired, "positives": evidence.positives}))
 
-    whole = evidence.whole
-    if whole.comparison is None:
-        rows.append(_not_evaluable("auc_noninferiority", f"not evaluable: {whole.reason}", base,
-                                   blocks=True))
-    elif finite(whole.comparison.auc_diff.low) is None:
-        rows.append(_not_evaluable("auc_noninferiority", "not evaluable: fewer than 2 bootstrap "
-                                   "resamples held both classes", base, blocks=True))
-    else:
-        diff = whole.comparison.auc_diff
-        ok = diff.low > -gate.auc_margin
-        rows.append(_criterion(
-            "auc_noninferiority", ok, diff.low, -gate.auc_margin,
-            f"AUC diff {_fmt_ci(diff)} at {cfg.shadow.confidence:.0%}: lower bound "
-            + (f"above −{gate.auc_margin}" if ok else f"not above −{gate.auc_margin}"),
-            {**base, "champion": whole.comparison.auc_champion,
-             "challenger": whole.comparison.auc_challenger, "measure": "AUC",
-             "auc_diff": diff.estimate, "ci_low": diff.low, "ci_high": diff.high}))
+    rows.append(_windows_criterion(cfg, evidence, base))
+    rows.append(_auc_criterion(cfg, evidence, base))
 
     rows.append(_slice_criterion(cfg, evidence, base))
     rows.append(_coverage_criterion(cfg, current))
@@ -83,15 +79,69 @@ def gate_rows(cfg: MonitorConfig, evidence: LabelledResult, current: WindowCompa
     passed = not failing
     reasons = {r.check_name.removeprefix("gate_"): r.details.get("reason") for r in failing}
     worse = [s.key for s in evidence.worse_slices]
+    auc_row = next(r for r in rows if r.check_name == f"gate_{AUC_CRITERION[gate.mode]}")
     summary = ("pass: the challenger may be promoted" if passed else
                "fail: " + "; ".join(f"{k}: {v}" for k, v in reasons.items()))
     rows.append(row("promotion_gate", 1.0 if passed else 0.0, "ok" if passed else "warn",
                     threshold=1.0, details={
-                        **base, "failing": list(reasons), "reasons": reasons, "failing_slices": worse,
+                        **base, "mode": gate.mode, "failing": list(reasons), "reasons": reasons,
+                        "failing_slices": worse, "interval": auc_row.details.get("interval"),
+                        "windows_used": evidence_used(evidence),
                         "champion_version": versions.get("champion"),
                         "challenger_version": versions.get("challenger"), "reason": summary,
                         "window_start": window[0].isoformat(), "window_end": window[1].isoformat()}))
     return rows
+
+
+def evidence_used(evidence: LabelledResult) -> list[dict]:
+    """The evidence period's windows that held labelled pairs, with how many."""
+    return [{"window_start": w.isoformat(), "labelled": n}
+            for w, n in zip(evidence.window_starts, evidence.per_window, strict=True) if n]
+
+
+def _windows_criterion(cfg: MonitorConfig, evidence: LabelledResult, base: dict) -> MetricRow:
+    need = cfg.shadow.gate.min_windows
+    used = evidence_used(evidence)
+    possible = len(evidence.window_starts)
+    reason = (f"{len(used)} of the evidence period's {possible} windows hold labelled requests "
+              "scored by both models")
+    if len(used) < need:
+        reason += f"; need {need}"
+        if possible < need:
+            reason += (f" (the evidence period holds only {possible}: lengthen gate.lookback or "
+                       "lower gate.min_windows)")
+    return _criterion("min_windows", len(used) >= need, float(len(used)), float(need), reason,
+                      {**base, "windows_used": used, "windows_in_period": possible})
+
+
+def _auc_criterion(cfg: MonitorConfig, evidence: LabelledResult, base: dict) -> MetricRow:
+    """``gate_auc_gain`` (mode ``superior``) or ``gate_auc_noninferiority`` (``non_inferior``)."""
+    gate = cfg.shadow.gate
+    name = AUC_CRITERION[gate.mode]
+    whole = evidence.whole
+    if whole.comparison is None:
+        return _not_evaluable(name, f"not evaluable: {whole.reason}", base, blocks=True)
+    c = whole.comparison
+    diff = c.auc_diff
+    if finite(diff.low) is None:
+        return _not_evaluable(name, "not evaluable: DeLong's variance needs 2 labelled requests "
+                              "of each class", base, blocks=True)
+    interval = {"estimate": diff.estimate, "low": diff.low, "high": diff.high, "se": diff.se,
+                "confidence": cfg.shadow.confidence, "method": c.method}
+    details = {**base, "mode": gate.mode, "champion": c.auc_champion, "challenger": c.auc_challenger,
+               "measure": "AUC", "auc_diff": diff.estimate, "ci_low": diff.low, "ci_high": diff.high,
+               "interval": interval, "labelled": whole.labelled,
+               "windows_used": evidence_used(evidence)}
+    at = f"AUC diff {_fmt_ci(diff)} at {cfg.shadow.confidence:.0%}: lower bound "
+    if gate.mode == "superior":
+        ok = diff.low > gate.min_gain
+        details["p_not_better"] = c.p_not_better(gate.min_gain)
+        return _criterion(name, ok, diff.low, gate.min_gain, at + (
+            f"above {gate.min_gain:g}: significantly better" if ok else
+            f"not above {gate.min_gain:g}: not significantly better than the champion"), details)
+    ok = diff.low > -gate.auc_margin
+    return _criterion(name, ok, diff.low, -gate.auc_margin, at + (
+        f"above −{gate.auc_margin}" if ok else f"not above −{gate.auc_margin}"), details)
 
 
 def _slice_criterion(cfg: MonitorConfig, evidence: LabelledResult, base: dict) -> MetricRow:

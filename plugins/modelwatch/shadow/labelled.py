@@ -2,10 +2,10 @@
 
 For the whole population and each slice with at least ``slices.min_rows`` labelled requests:
 
-- ``auc_diff``: AUC(challenger) − AUC(champion) with a paired-bootstrap percentile interval
-  (``shadow.bootstrap_resamples`` resamples, seeded by ``shadow.bootstrap_seed`` and the slice).
-- ``log_loss_diff``: log loss(challenger) − log loss(champion), same bootstrap draws (negative:
-  the challenger is better).
+- ``auc_diff``: AUC(challenger) − AUC(champion) with DeLong's paired interval (closed form from
+  placement values; ``stats.delong_paired``).
+- ``log_loss_diff``: log loss(challenger) − log loss(champion) with the paired normal interval of
+  the per-request differences (negative: the challenger is better).
 - ``mcnemar``: McNemar's test on decision correctness at each model's threshold; the value is its
   p-value, the accuracies are in the details.
 
@@ -21,15 +21,13 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
-from modelwatch.checks.drift import benjamini_hochberg
 from modelwatch.config.schema import MonitorConfig
+from modelwatch.drift.fdr import benjamini_hochberg
 from modelwatch.metrics import MetricRow
 from modelwatch.shadow.agreement import selected_slices
-from modelwatch.shadow.queries import PairedRows
+from modelwatch.shadow.queries import LabelledSums
 from modelwatch.shadow.rows import ALL, informational, row, skipped, slice_key
-from modelwatch.shadow.stats import McNemar, PairedComparison, mcnemar, paired_bootstrap, rng_for
+from modelwatch.shadow.stats import ClassSums, McNemar, PairedComparison, delong_paired, mcnemar
 
 
 @dataclass
@@ -59,6 +57,8 @@ class LabelledResult:
     positives: int
     duplicated_labels: int
     slices: dict[str, SliceResult] = field(default_factory=dict)
+    per_window: list[int] = field(default_factory=list)  # labelled pairs per window, if asked
+    window_starts: list[datetime] = field(default_factory=list)  # of those windows
 
     @property
     def whole(self) -> SliceResult:
@@ -73,12 +73,11 @@ class LabelledResult:
         return [s for k, s in self.slices.items() if k != ALL and s.comparison is not None]
 
 
-def _compare(cfg: MonitorConfig, key: str, a: np.ndarray, b: np.ndarray, y: np.ndarray,
-             seed_key: str) -> SliceResult:
-    n = int(y.size)
+def _compare(cfg: MonitorConfig, key: str, classes: dict[float, ClassSums]) -> SliceResult:
+    pos, neg = classes.get(1.0, ClassSums()), classes.get(0.0, ClassSums())
+    n = pos.count + neg.count
     binary = cfg.model.task == "binary"
-    result = SliceResult(key, n, int(y.sum()) if binary else 0)
-    positives = result.positives
+    result = SliceResult(key, n, pos.count if binary else 0)
     if not binary:
         result.reason = (f"label-based comparison is implemented for binary models only "
                          f"(model.task: {cfg.model.task})")
@@ -86,46 +85,44 @@ def _compare(cfg: MonitorConfig, key: str, a: np.ndarray, b: np.ndarray, y: np.n
     if n == 0:
         result.reason = "no labelled request scored by both models"
         return result
-    if positives in (0, n):
-        result.reason = f"all {n} labelled requests have label {int(y[0])}: AUC needs both classes"
+    if pos.count == 0 or neg.count == 0:
+        result.reason = (f"all {n} labelled requests have label {1 if pos.count else 0}: AUC needs "
+                         "both classes")
         return result
     settings = cfg.shadow
-    result.comparison = paired_bootstrap(
-        a, b, y, resamples=settings.bootstrap_resamples, confidence=settings.confidence,
-        rng=rng_for(settings.bootstrap_seed, seed_key, key))
-    right_a = (a >= settings.champion_threshold) == (y == 1)
-    right_b = (b >= settings.challenger_threshold) == (y == 1)
-    result.test = mcnemar(int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b)))
-    result.accuracy_champion = float(right_a.mean())
-    result.accuracy_challenger = float(right_b.mean())
+    result.comparison = delong_paired(pos, neg, confidence=settings.confidence)
+    result.test = mcnemar(pos.only_a_right + neg.only_a_right, pos.only_b_right + neg.only_b_right)
+    result.accuracy_champion = (pos.right_a + neg.right_a) / n
+    result.accuracy_challenger = (pos.right_b + neg.right_b) / n
     result.p_worse = result.comparison.p_worse(settings.gate.slice_margin)
     return result
 
 
-def compare_labelled(cfg: MonitorConfig, rows: PairedRows, *, start: datetime, end: datetime,
+def compare_labelled(cfg: MonitorConfig, sums: LabelledSums, *, start: datetime, end: datetime,
                      as_of: datetime) -> LabelledResult:
     """All-population and per-slice comparisons, with the cross-slice corrections applied."""
-    mask = rows.labelled
-    a, b, y = rows.a[mask], rows.b[mask], rows.y[mask]
-    seed_key = f"{start.isoformat()}|{end.isoformat()}"
-    out = LabelledResult(start, end, as_of, paired=len(rows), labelled=int(mask.sum()),
-                         positives=int(y.sum()) if cfg.model.task == "binary" else 0,
-                         duplicated_labels=rows.duplicated_labels)
-    out.slices[ALL] = _compare(cfg, ALL, a, b, y, seed_key)
-    counts: dict[tuple[str, object], int] = {}
-    for segment in cfg.segments:
-        values, n = np.unique(rows.segments[segment][mask].astype(str), return_counts=True)
-        counts.update({(segment, v): int(c) for v, c in zip(values, n, strict=True)})
+    binary = cfg.model.task == "binary"
+    out = LabelledResult(start, end, as_of, paired=sums.paired, labelled=sums.labelled,
+                         positives=sums.positives if binary else 0,
+                         duplicated_labels=sums.duplicated_labels, per_window=sums.per_window,
+                         window_starts=sums.window_starts)
+    whole = sums.classes.get(("all", None), {})
+    if not binary:  # no class sums: the counts still say how many were labelled
+        whole = {0.0: ClassSums(count=sums.labelled)}
+    out.slices[ALL] = _compare(cfg, ALL, whole)
+    counts = {key: sum(c.count for c in by_y.values()) for key, by_y in sums.classes.items()
+              if key[0] != "all"}
     for segment, value in selected_slices(cfg, counts):
         key = slice_key(segment, value)
-        in_slice = rows.segments[segment][mask].astype(str) == value
+        classes = sums.classes[(segment, value)]
         if counts[(segment, value)] < cfg.slices.min_rows:
-            result = SliceResult(key, counts[(segment, value)], int(y[in_slice].sum()))
+            result = SliceResult(key, counts[(segment, value)],
+                                 classes.get(1.0, ClassSums()).count)
             result.reason = (f"{result.labelled} labelled requests in slice, fewer than "
                              f"slices.min_rows={cfg.slices.min_rows}")
             out.slices[key] = result
             continue
-        out.slices[key] = _compare(cfg, key, a[in_slice], b[in_slice], y[in_slice], seed_key)
+        out.slices[key] = _compare(cfg, key, classes)
     _correct_across_slices(cfg, out)
     return out
 
@@ -172,8 +169,8 @@ def slice_rows(cfg: MonitorConfig, s: SliceResult, base: dict, key: str,
     c = s.comparison
     margin = cfg.shadow.gate.slice_margin
     auc_details = {**details, "champion": c.auc_champion, "challenger": c.auc_challenger,
-                   "measure": "AUC", **_ci(c.auc_diff), "resamples": c.resamples,
-                   "valid_resamples": c.valid_resamples, "confidence": cfg.shadow.confidence}
+                   "measure": "AUC", **_ci(c.auc_diff), "method": c.method,
+                   "confidence": cfg.shadow.confidence}
     if key != ALL:
         auc_details.update({"p_worse_than_margin": s.p_worse, "margin": margin,
                             "worse_beyond_margin": s.worse, "fdr": cfg.slices.fdr})
@@ -183,7 +180,7 @@ def slice_rows(cfg: MonitorConfig, s: SliceResult, base: dict, key: str,
         informational("auc_diff", c.auc_diff.estimate, auc_details, key)]
     rows.append(informational("log_loss_diff", c.log_loss_diff.estimate, {
         **details, "champion": c.log_loss_champion, "challenger": c.log_loss_challenger,
-        "measure": "log loss", **_ci(c.log_loss_diff)}, key))
+        "measure": "log loss", **_ci(c.log_loss_diff), "method": "paired normal interval"}, key))
     t = s.test
     mc_details = {**details, "champion": s.accuracy_champion, "challenger": s.accuracy_challenger,
                   "measure": "accuracy", "accuracy_diff": s.accuracy_challenger - s.accuracy_champion,

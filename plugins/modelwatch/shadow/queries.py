@@ -12,10 +12,10 @@ What comes back to Python:
 - ``spearman_sums``: three sums; ranks come from window functions in the warehouse (average rank
   on ties), so Spearman costs two sorts there and nothing in Python memory.
 - ``score_histograms``: bins × 2 counts; ``latency_quantiles``: 6 numbers.
-- ``paired_rows``: one row per paired request of a window or evidence period (two scores, the
-  label if it had arrived, the segment values): label-based comparisons need the rows for the
-  bootstrap. They are streamed in chunks into numpy arrays: ~(24 + 16·segments) bytes per request
-  kept, plus one chunk of Python rows in flight.
+- ``labelled_sums``: for a window or evidence period, counts, and per slice and label ~15 sums
+  from which DeLong's AUC-difference interval, the log-loss interval and McNemar's test follow
+  (``stats.delong_paired``); the placements they need come from window-function midranks.
+  ``canary_sums``: the same per canary/control group. No request row leaves the warehouse.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from modelwatch.config.schema import MonitorConfig
 from modelwatch.errors import ContractError
+from modelwatch.shadow.stats import LOG_LOSS_EPS, ClassSums
 from modelwatch.warehouse.dialects import quantiles
 from modelwatch.warehouse.labels import label_kind
 from modelwatch.warehouse.source import (
@@ -39,6 +40,7 @@ from modelwatch.warehouse.source import (
     labels_ref,
     predictions_columns,
     shadow_ref,
+    utc_time,
     window_filter,
 )
 from modelwatch.warehouse.window_stats import bin_expression
@@ -86,6 +88,7 @@ def champion_rows(cfg: MonitorConfig, start: datetime, end: datetime, *,
     cols = [
         rid.label("rid"),
         p.c[c.model_version].label("version_a"),
+        utc_time(event_time(cfg, p)).label("ts"),
         _double(p.c[score]).label("a"),
         (_double(p.c[c.latency_ms]) if c.latency_ms else sa.null()).label("lat_a"),
         *(sa.cast(p.c[s], sa.String).label(f"seg{i}") for i, s in enumerate(cfg.segments)),
@@ -122,14 +125,15 @@ def shadow_rows(cfg: MonitorConfig, start: datetime, end: datetime) -> sa.Subque
 def joined(cfg: MonitorConfig, start: datetime, end: datetime, name: str = "pairs") -> sa.CTE:
     """Champion requests of ``[start, end)`` left-joined to their shadow row.
 
-    Columns: rid, version_a, version_b, a, b (scores), pa, pb (scores of requests both models
-    scored, else NULL), lat_a, lat_b, has_row, copies_a, copies_b, seg0..segN.
+    Columns: rid, version_a, version_b, ts (the champion's event time, naive UTC), a, b (scores),
+    pa, pb (scores of requests both models scored, else NULL), lat_a, lat_b, has_row, copies_a,
+    copies_b, seg0..segN.
     """
     champ = champion_rows(cfg, start, end, exclude_version=cfg.shadow.canary_version)
     shadow = shadow_rows(cfg, start, end)
     paired = sa.and_(champ.c.a.is_not(None), shadow.c.b.is_not(None))
     return sa.select(
-        champ.c.rid, champ.c.version_a, shadow.c.version_b, champ.c.a, shadow.c.b,
+        champ.c.rid, champ.c.version_a, champ.c.ts, shadow.c.version_b, champ.c.a, shadow.c.b,
         sa.case((paired, champ.c.a)).label("pa"), sa.case((paired, shadow.c.b)).label("pb"),
         champ.c.lat_a, shadow.c.lat_b,
         sa.case((shadow.c.rid.is_not(None), 1), else_=0).label("has_row"),
@@ -281,24 +285,6 @@ def score_histograms(conn: Connection, j: sa.CTE, edges: list[float]
     return counts["a"], counts["b"]
 
 
-@dataclass
-class PairedRows:
-    """Requests of a period scored by both models, with the label known at ``as_of``."""
-
-    a: np.ndarray
-    b: np.ndarray
-    y: np.ndarray  # NaN where no label had arrived
-    segments: dict[str, np.ndarray]
-    duplicated_labels: int
-
-    @property
-    def labelled(self) -> np.ndarray:
-        return ~np.isnan(self.y)
-
-    def __len__(self) -> int:
-        return int(self.a.size)
-
-
 def _labels_as_of(conn: Connection, cfg: MonitorConfig, as_of: datetime) -> sa.Subquery:
     c = cfg.columns
     lab = labels_ref(cfg)
@@ -306,119 +292,6 @@ def _labels_as_of(conn: Connection, cfg: MonitorConfig, as_of: datetime) -> sa.S
     return sa.select(lab.c[c.request_id].label("rid"), y.label("y"),
                      label_time(cfg, lab).label("label_ts")
                      ).where(labels_arrived_by(cfg, lab, as_of)).subquery("lab")
-
-
-FETCH_CHUNK = 50_000
-
-
-class _Categories:
-    """Codes for one segment column, assigned while streaming, made canonical at the end."""
-
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-        self.chunks: list[np.ndarray] = []
-
-    def add(self, values) -> None:
-        index = self.index
-        self.chunks.append(np.array([index.setdefault("__null__" if v is None else str(v), len(index))
-                                     for v in values], dtype=np.int64))
-
-    def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted distinct values, codes into them): the same on every dialect."""
-        names = sorted(self.index)
-        remap = np.empty(len(names), dtype=np.int64)
-        for rank, name in enumerate(names):
-            remap[self.index[name]] = rank
-        codes = np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=np.int64)
-        return np.array(names, dtype=object), remap[codes] if codes.size else codes
-
-
-def _stream(conn: Connection, query, kinds: list[str]) -> list:
-    """The query's columns as numpy arrays (``float``, ``int``) or ``_Categories`` (``cat``),
-    converted ``FETCH_CHUNK`` rows at a time: at most one chunk of Python row objects exists at
-    once (a server-side cursor on PostgreSQL)."""
-    # options on the statement, not the connection: they would stick to the connection and make
-    # the later DELETE/INSERT run through a server-side cursor on PostgreSQL
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=FETCH_CHUNK))
-    out: list = [_Categories() if k == "cat" else [] for k in kinds]
-    for part in result.partitions():
-        for i, (kind, values) in enumerate(zip(kinds, zip(*part, strict=True), strict=True)):
-            if kind == "cat":
-                out[i].add(values)
-            elif kind == "float":
-                out[i].append(np.array([np.nan if v is None else float(v) for v in values], dtype=float))
-            else:
-                out[i].append(np.array([int(v or 0) for v in values], dtype=np.int64))
-    return [o if isinstance(o, _Categories) else
-            (np.concatenate(o) if o else np.empty(0, dtype=float if k == "float" else np.int64))
-            for o, k in zip(out, kinds, strict=True)]
-
-
-def _labels01(y: np.ndarray, cfg: MonitorConfig) -> np.ndarray:
-    """Binary labels must be 0/1 (other tasks' labels are only counted)."""
-    if cfg.model.task != "binary":
-        return y
-    bad = ~np.isnan(y) & ~np.isin(y, (0.0, 1.0))
-    if bad.any():
-        raise ContractError(f"labels must be 0/1 for a binary model; found {sorted(set(y[bad]))[:5]}. "
-                            "Fix: map the labels table's values to 0/1")
-    return y
-
-
-def _canonical(*keys: np.ndarray) -> np.ndarray:
-    """A row order fixed by the rows' *values*: the bootstrap draws row positions, so its intervals
-    must not depend on the order the warehouse happened to return (it differs between dialects
-    and runs). Rows equal on every key are interchangeable, so ties need no tie-break."""
-    return np.lexsort(tuple(reversed(keys))) if keys and keys[0].size else np.arange(0)
-
-
-def paired_rows(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
-                as_of: datetime) -> PairedRows:
-    """Paired requests of ``[start, end)`` with their latest label that arrived by ``as_of``."""
-    j = joined(cfg, start, end)
-    lab = _labels_as_of(conn, cfg, as_of)
-    n_seg = len(cfg.segments)
-    rows = sa.select(
-        j.c.pa, j.c.pb, lab.c.y,
-        sa.func.count(lab.c.rid).over(partition_by=j.c.rid).label("label_copies"),
-        *(j.c[f"seg{i}"] for i in range(n_seg)),
-        sa.func.row_number().over(partition_by=j.c.rid,
-                                  order_by=lab.c.label_ts.desc()).label("rn"),
-    ).select_from(j.outerjoin(lab, lab.c.rid == j.c.rid)).where(j.c.pa.is_not(None)).subquery("lr")
-    query = sa.select(rows.c.pa, rows.c.pb, rows.c.y, rows.c.label_copies,
-                      *(rows.c[f"seg{i}"] for i in range(n_seg))).where(rows.c.rn == 1)
-    cols = _stream(conn, query, ["float", "float", "float", "int"] + ["cat"] * n_seg)
-    a, b, y = cols[0], cols[1], _labels01(cols[2], cfg)
-    coded = [c.finish() for c in cols[4:]]
-    order = _canonical(a, b, np.nan_to_num(y, nan=-1.0), *(c for _, c in coded))
-    segments = {name: cats[codes[order]] for name, (cats, codes) in zip(cfg.segments, coded, strict=True)}
-    return PairedRows(a[order], b[order], y[order], segments, int((cols[3] > 1).sum()))
-
-
-@dataclass
-class CanaryRows:
-    score: np.ndarray
-    y: np.ndarray
-    is_canary: np.ndarray
-
-
-def canary_rows(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
-                as_of: datetime) -> CanaryRows:
-    """Served scores of the window with their label as of ``as_of`` and whether the canary served."""
-    champ = champion_rows(cfg, start, end)
-    lab = _labels_as_of(conn, cfg, as_of)
-    rows = sa.select(
-        champ.c.a, lab.c.y,
-        sa.case((champ.c.version_a == cfg.shadow.canary_version, 1), else_=0).label("canary"),
-        sa.func.row_number().over(partition_by=champ.c.rid,
-                                  order_by=lab.c.label_ts.desc()).label("rn_label"),
-    ).select_from(champ.outerjoin(lab, lab.c.rid == champ.c.rid)).where(
-        champ.c.rn == 1, champ.c.a.is_not(None)).subquery("cr")
-    cols = _stream(conn, sa.select(rows.c.a, rows.c.y, rows.c.canary).where(rows.c.rn_label == 1),
-                   ["float", "float", "int"])
-    score, y, is_canary = cols[0], _labels01(cols[1], cfg), cols[2].astype(bool)
-    order = _canonical(is_canary.astype(float), score, np.nan_to_num(y, nan=-1.0))
-    return CanaryRows(score[order], y[order], is_canary[order])
 
 
 def canary_summary(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
@@ -454,3 +327,171 @@ def canary_summary(conn: Connection, cfg: MonitorConfig, start: datetime, end: d
             latency[grp] = None
     out["latency"] = latency
     return out
+
+
+# --- label-based comparisons as sums: DeLong placements from midranks, in the warehouse --------
+
+def _count_if(condition):
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _loss(score, y):
+    """Per-request log loss, the probability clipped to [1e-15, 1 − 1e-15] (``stats.log_losses``)."""
+    p = sa.func.greatest(sa.func.least(score, 1.0 - LOG_LOSS_EPS), LOG_LOSS_EPS)
+    return -(y * sa.func.ln(p) + (1.0 - y) * sa.func.ln(1.0 - p))
+
+
+def _twice_placement(score, keys: list, y):
+    """2 × (requests of the other class in the same slice scored lower, ties ½), an integer.
+
+    midrank = (rank() + count(*)) / 2 over ``ORDER BY score`` (the default RANGE frame counts the
+    ties: rank() = 1 + #lower, count(*) = #lower + #equal), and a request's placement is its
+    midrank among all requests of the slice minus its midrank within its class (Sun & Xu 2014).
+    One sort per model and partition; ties handled exactly, as by Mann–Whitney.
+    """
+    def both(*partition):
+        return (sa.func.rank().over(partition_by=list(partition), order_by=score)
+                + sa.func.count().over(partition_by=list(partition), order_by=score))
+
+    return both(*keys) - both(*keys, y)
+
+
+def _class_sums(conn: Connection, source: sa.Subquery, keys: list[str], *, paired: bool,
+                thresholds: tuple[float, float]) -> dict[tuple, dict[float, ClassSums]]:
+    """``ClassSums`` per (keys…) and label value, in one grouped query over ``source``.
+
+    ``source`` has the ``keys`` columns, ``a`` (and ``b`` when ``paired``) scores and ``y``
+    (labelled rows only). Label values other than 0/1 come back as their own groups (the caller
+    refuses them).
+    """
+    k = [source.c[name] for name in keys]
+    y = source.c.y
+    a = source.c.a
+    b = source.c.b if paired else source.c.a
+    ranked = sa.select(
+        *k, y.label("y"),
+        _twice_placement(a, k, y).label("ta"),
+        _twice_placement(b, k, y).label("tb") if paired else sa.literal(0).label("tb"),
+        _loss(a, y).label("la"), _loss(b, y).label("lb"),
+        sa.case((y == 1, sa.case((a >= thresholds[0], 1), else_=0)),
+                else_=sa.case((a < thresholds[0], 1), else_=0)).label("ra"),
+        sa.case((y == 1, sa.case((b >= thresholds[1], 1), else_=0)),
+                else_=sa.case((b < thresholds[1], 1), else_=0)).label("rb"),
+    ).select_from(source).subquery("ranked")
+    r = ranked.c
+    d, dl = r.tb - r.ta, r.lb - r.la
+    query = sa.select(
+        *(r[name] for name in keys), r.y, sa.func.count().label("count"),
+        sa.func.sum(r.ta).label("twice_a"), sa.func.sum(r.tb).label("twice_b"),
+        sa.func.sum(r.ta * r.ta).label("twice_aa"), sa.func.sum(d).label("twice_d"),
+        sa.func.sum(d * d).label("twice_dd"), sa.func.sum(r.la).label("loss_a"),
+        sa.func.sum(r.la * r.la).label("loss_aa"), sa.func.sum(r.lb).label("loss_b"),
+        sa.func.sum(dl).label("loss_d"), sa.func.sum(dl * dl).label("loss_dd"),
+        sa.func.sum(r.ra).label("right_a"), sa.func.sum(r.rb).label("right_b"),
+        _count_if(sa.and_(r.ra == 1, r.rb == 0)).label("only_a_right"),
+        _count_if(sa.and_(r.ra == 0, r.rb == 1)).label("only_b_right"),
+    ).group_by(*(r[name] for name in keys), r.y)
+    floats = {"loss_a", "loss_aa", "loss_b", "loss_d", "loss_dd"}
+    out: dict[tuple, dict[float, ClassSums]] = {}
+    for row in conn.execute(query).mappings():
+        values = {f: (float(row[f] or 0.0) if f in floats else int(row[f] or 0))
+                  for f in ClassSums.__dataclass_fields__}
+        out.setdefault(tuple(row[name] for name in keys), {})[float(row["y"])] = ClassSums(**values)
+    return out
+
+
+def _refuse_labels(cfg: MonitorConfig, groups: dict[tuple, dict[float, ClassSums]]) -> None:
+    bad = sorted({y for classes in groups.values() for y in classes if y not in (0.0, 1.0)})
+    if bad:
+        raise ContractError(f"labels must be 0/1 for a binary model; found {bad[:5]}. "
+                            "Fix: map the labels table's values to 0/1")
+
+
+@dataclass
+class LabelledSums:
+    """A period's paired requests with their label as of ``as_of``, reduced to sums.
+
+    ``classes[(segment, value)][label]``: ``ClassSums`` of the whole period (key ``("all",
+    None)``) and of each value of each segment column (NULL as ``"__null__"``); binary models only.
+    ``per_window``: labelled pairs per window of the ``starts`` passed (the gate's windows).
+    """
+
+    paired: int
+    labelled: int
+    duplicated_labels: int
+    classes: dict[tuple[str, str | None], dict[float, ClassSums]]
+    per_window: list[int]
+    window_starts: list[datetime]
+
+    @property
+    def positives(self) -> int:
+        return sum(c.count for (seg, _), by_y in self.classes.items() if seg == "all"
+                   for y, c in by_y.items() if y == 1.0)
+
+
+def labelled_sums(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
+                  as_of: datetime, starts: list[datetime] | None = None) -> LabelledSums:
+    """Paired requests of ``[start, end)`` with their latest label that arrived by ``as_of``.
+
+    Two queries: counts (paired, labelled, duplicated label ids, per window of ``starts``), and
+    for a binary model the DeLong/log-loss/McNemar sums per slice and class. Each segment column
+    is a partition of one ``UNION ALL`` (the whole period is partition −1), so the whole period
+    and every slice cost one pass of four window sorts; nothing but sums leaves the warehouse.
+    """
+    j = joined(cfg, start, end)
+    lab = _labels_as_of(conn, cfg, as_of)
+    n_seg = len(cfg.segments)
+    rows = sa.select(
+        j.c.ts, j.c.pa, j.c.pb, lab.c.y,
+        sa.func.count(lab.c.rid).over(partition_by=j.c.rid).label("label_copies"),
+        *(j.c[f"seg{i}"] for i in range(n_seg)),
+        sa.func.row_number().over(partition_by=j.c.rid,
+                                  order_by=lab.c.label_ts.desc()).label("rn"),
+    ).select_from(j.outerjoin(lab, lab.c.rid == j.c.rid)).where(j.c.pa.is_not(None)).subquery("lr")
+    lp = sa.select(*(c for c in rows.c if c.name != "rn")).where(rows.c.rn == 1).cte("lp")
+    window = (bin_expression(lp.c.ts, list(starts[1:])) if starts and len(starts) > 1
+              else sa.literal(0))
+    counts = sa.select(window.label("w"), sa.func.count(), sa.func.count(lp.c.y),
+                       _count_if(lp.c.label_copies > 1)).group_by(sa.literal_column("1"))
+    per_window = [0] * max(1, len(starts or []))
+    paired = labelled = duplicated = 0
+    for w, n, n_labelled, n_dup in conn.execute(counts):
+        paired, labelled, duplicated = paired + int(n), labelled + int(n_labelled), duplicated + int(n_dup)
+        per_window[int(w)] += int(n_labelled)
+    classes: dict = {}
+    if cfg.model.task == "binary" and labelled:
+        parts = [sa.select(sa.literal(-1).label("g"), sa.cast(sa.null(), sa.String).label("v"),
+                           lp.c.pa.label("a"), lp.c.pb.label("b"), lp.c.y)]
+        parts += [sa.select(sa.literal(i).label("g"), lp.c[f"seg{i}"].label("v"),
+                            lp.c.pa.label("a"), lp.c.pb.label("b"), lp.c.y) for i in range(n_seg)]
+        long = sa.union_all(*(p.where(lp.c.y.is_not(None)) for p in parts)).subquery("long")
+        grouped = _class_sums(conn, long, ["g", "v"], paired=True, thresholds=(
+            cfg.shadow.champion_threshold, cfg.shadow.challenger_threshold))
+        _refuse_labels(cfg, grouped)
+        for (g, v), by_y in grouped.items():
+            key = ("all", None) if g < 0 else (cfg.segments[g], "__null__" if v is None else str(v))
+            classes[key] = by_y
+    return LabelledSums(paired, labelled, duplicated, classes, per_window if starts else [],
+                        list(starts or []))
+
+
+def canary_sums(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime,
+                as_of: datetime) -> dict[str, dict[float, ClassSums]]:
+    """Per group (``canary``/``control``) and label: the served model's DeLong and log-loss sums
+    over the window's labelled requests (latest label that arrived by ``as_of``)."""
+    champ = champion_rows(cfg, start, end)
+    lab = _labels_as_of(conn, cfg, as_of)
+    rows = sa.select(
+        champ.c.a, lab.c.y,
+        sa.case((champ.c.version_a == cfg.shadow.canary_version, "canary"),
+                else_="control").label("grp"),
+        sa.func.row_number().over(partition_by=champ.c.rid,
+                                  order_by=lab.c.label_ts.desc()).label("rn_label"),
+    ).select_from(champ.outerjoin(lab, lab.c.rid == champ.c.rid)).where(
+        champ.c.rn == 1, champ.c.a.is_not(None)).subquery("cr")
+    source = sa.select(rows.c.grp, rows.c.a, rows.c.y).where(
+        rows.c.rn_label == 1, rows.c.y.is_not(None)).subquery("cl")
+    threshold = cfg.shadow.champion_threshold
+    grouped = _class_sums(conn, source, ["grp"], paired=False, thresholds=(threshold, threshold))
+    _refuse_labels(cfg, grouped)
+    return {g: by_y for (g,), by_y in grouped.items()}

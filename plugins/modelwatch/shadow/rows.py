@@ -21,8 +21,17 @@ AGREEMENT_CHECKS = (
     "challenger_score_js", "top_disagreement_slices", "latency_p50", "latency_p95", "latency_p99",
 )
 LABELLED_CHECKS = ("labelled_pairs", "auc_diff", "log_loss_diff", "mcnemar")
-GATE_CRITERIA = ("min_labelled", "auc_noninferiority", "no_slice_worse", "coverage", "latency_p99")
-GATE_CHECKS = tuple(f"gate_{c}" for c in GATE_CRITERIA) + ("promotion_gate",)
+AUC_CRITERION = {"superior": "auc_gain", "non_inferior": "auc_noninferiority"}  # by gate.mode
+
+
+def gate_checks(mode: str = "superior") -> tuple[str, ...]:
+    """The gate's rows in ``gate.mode`` ``mode``, criteria in evaluation order, then the verdict."""
+    criteria = ("min_labelled", "min_windows", AUC_CRITERION[mode], "no_slice_worse", "coverage",
+                "latency_p99")
+    return tuple(f"gate_{c}" for c in criteria) + ("promotion_gate",)
+
+
+GATE_CHECKS = gate_checks()  # the default mode's
 CANARY_CHECKS = ("canary_traffic_share", "canary_score_psi", "canary_latency_p99")
 CANARY_LABELLED_CHECKS = ("canary_auc_diff", "canary_log_loss_diff")
 

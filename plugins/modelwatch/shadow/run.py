@@ -30,7 +30,7 @@ from modelwatch.metrics import MetricRow
 from modelwatch.shadow import queries
 from modelwatch.shadow.agreement import agreement_rows, measure_window
 from modelwatch.shadow.canary import canary_labelled_rows, canary_rows
-from modelwatch.shadow.gate import evidence_period, gate_rows
+from modelwatch.shadow.gate import evidence_period, evidence_windows, gate_rows
 from modelwatch.shadow.labelled import compare_labelled, labelled_rows
 from modelwatch.shadow.rows import LAYER
 from modelwatch.warehouse.tables import create_output_tables, mw_metric
@@ -63,12 +63,12 @@ def _stored_as_of(conn: Connection, cfg: MonitorConfig, windows: list[Window]
 def _labelled(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime, as_of: datetime,
               *, mature: bool) -> tuple[list[MetricRow], int]:
     """Label-based rows of one window, and how many paired requests it had."""
-    pairs = queries.paired_rows(conn, cfg, start, end, as_of)
-    result = compare_labelled(cfg, pairs, start=start, end=end, as_of=as_of)
+    sums = queries.labelled_sums(conn, cfg, start, end, as_of)
+    result = compare_labelled(cfg, sums, start=start, end=end, as_of=as_of)
     rows = labelled_rows(cfg, result, mature=mature)
     if cfg.shadow.canary_version:
         rows += canary_labelled_rows(conn, cfg, start, end, as_of)
-    return rows, len(pairs)
+    return rows, sums.paired
 
 
 def _challenger_version(conn: Connection, cfg: MonitorConfig, start: datetime, end: datetime
@@ -110,8 +110,10 @@ def run_shadow(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: st
             rows += _labelled(conn, cfg, window.start, window.end, as_of,
                               mature=window.end + delay <= as_of)[0]
         ev_start, ev_end = evidence_period(cfg, window.end)
-        evidence = compare_labelled(cfg, queries.paired_rows(conn, cfg, ev_start, ev_end, as_of),
-                                    start=ev_start, end=ev_end, as_of=as_of)
+        evidence = compare_labelled(
+            cfg, queries.labelled_sums(conn, cfg, ev_start, ev_end, as_of,
+                                       starts=evidence_windows(cfg, ev_start, ev_end)),
+            start=ev_start, end=ev_end, as_of=as_of)
         versions = {"champion": current.version("champion"),
                     "challenger": current.version("challenger")}
         rows += gate_rows(cfg, evidence, current, versions=versions,

@@ -1,7 +1,11 @@
 """Pure statistics of the champion/challenger comparison: numbers in, numbers out, no SQL.
 
 - Correlations from sums, so the warehouse returns a handful of sums per slice, never rows.
-- AUC as the Mann–Whitney statistic with ties counted one half (what ``sklearn.metrics.roc_auc_score``
+- What the layer runs for label-based checks: DeLong's closed form (``delong_paired``, and
+  ``delong_single`` for a canary's independent groups) from per-class sums of placement values
+  the warehouse computes (``queries.labelled_sums``): O(n log n) there, O(1) here.
+- The bootstrap, kept as the reference the closed form is tested against (the task no longer
+  runs it). AUC as the Mann–Whitney statistic with ties counted one half (what ``sklearn.metrics.roc_auc_score``
   returns), computed for a batch of bootstrap resamples at once: each model's scores are encoded
   once (see ``_Ranked``), and a resample's AUC is then a ``bincount`` of n keys plus a cumulative
   sum over ~3 × (distinct positive scores) counts — no sort per resample.
@@ -123,6 +127,17 @@ class Interval:
                 f"{prefix}_se": self.se}
 
 
+def normal_interval(estimate: float, se: float, confidence: float) -> Interval:
+    """estimate ± z·se, z the two-sided normal quantile at ``confidence``; NaN bounds when the
+    standard error is not finite."""
+    from scipy.stats import norm
+
+    if not (math.isfinite(estimate) and math.isfinite(se)):
+        return Interval(estimate, float("nan"), float("nan"), float("nan"))
+    z = float(norm.ppf(0.5 + confidence / 2))
+    return Interval(float(estimate), float(estimate - z * se), float(estimate + z * se), float(se))
+
+
 @dataclass(frozen=True)
 class PairedComparison:
     """Challenger minus champion on the same labelled requests."""
@@ -135,12 +150,13 @@ class PairedComparison:
     log_loss_champion: float
     log_loss_challenger: float
     log_loss_diff: Interval
-    resamples: int
-    valid_resamples: int
+    resamples: int = 0
+    valid_resamples: int = 0
+    method: str = "paired bootstrap"
 
     def p_worse(self, margin: float) -> float:
         """One-sided p-value of H0 "AUC diff ≥ −margin" against "the challenger is worse by more
-        than ``margin``", from the bootstrap standard error (normal approximation)."""
+        than ``margin``", from the interval's standard error (normal approximation)."""
         from scipy.stats import norm
 
         diff, se = self.auc_diff.estimate, self.auc_diff.se
@@ -149,6 +165,96 @@ class PairedComparison:
         if not se > 0:
             return 0.0 if diff < -margin else 1.0
         return float(norm.cdf((diff + margin) / se))
+
+    def p_not_better(self, min_gain: float) -> float:
+        """One-sided p-value of H0 "AUC diff ≤ min_gain" against "the challenger is better by more
+        than ``min_gain``" (normal approximation). Identical models give 1."""
+        from scipy.stats import norm
+
+        diff, se = self.auc_diff.estimate, self.auc_diff.se
+        if not math.isfinite(diff):
+            return 1.0
+        if not se > 0:
+            return 0.0 if diff > min_gain else 1.0
+        return float(norm.sf((diff - min_gain) / se))
+
+
+@dataclass(frozen=True)
+class ClassSums:
+    """Sums over the requests of one class (label 0 or 1) of one slice, computed in the warehouse.
+
+    ``twice_*`` are 2 × a request's *placement* for each model: how many requests of the other
+    class scored lower, ties counting ½ (doubled so that the warehouse sums exact integers).
+    ``*_d`` are sums over the challenger minus champion differences of those placements
+    (``d``, ``dd``: Σ and Σ²) and of the per-request log losses (``loss_d``, ``loss_dd``);
+    ``twice_aa`` and ``loss_aa`` are Σ² of the champion's own (used for unpaired groups).
+    """
+
+    count: int = 0
+    twice_a: int = 0
+    twice_b: int = 0
+    twice_aa: int = 0
+    twice_d: int = 0
+    twice_dd: int = 0
+    loss_a: float = 0.0
+    loss_aa: float = 0.0
+    loss_b: float = 0.0
+    loss_d: float = 0.0
+    loss_dd: float = 0.0
+    right_a: int = 0
+    right_b: int = 0
+    only_a_right: int = 0
+    only_b_right: int = 0
+
+
+def _sample_var(total: float, squares: float, n: int) -> float:
+    if n < 2:
+        return float("nan")
+    return max(0.0, (squares - total * total / n) / (n - 1))
+
+
+def delong_paired(pos: ClassSums, neg: ClassSums, *, confidence: float) -> PairedComparison:
+    """AUC(challenger) − AUC(champion) on the same requests, DeLong, DeLong & Clarke-Pearson (1988).
+
+    With m positives and n negatives, a positive's placement V10 is the share of negatives scored
+    lower (ties ½), a negative's V01 the share of positives scored higher (ties ½); AUC = mean V10 =
+    mean V01 (Mann–Whitney). The difference's variance is var(ΔV10)/m + var(ΔV01)/n, Δ the
+    challenger's placement minus the champion's on the same request — the paired form, so the
+    shared traffic cancels as in a paired bootstrap. Placements come from midranks (Sun & Xu 2014:
+    placement = midrank among all − midrank within the class), i.e. one sort per model and class
+    in the warehouse: O(n log n), ties exact. Log loss: the mean per-request difference with its
+    paired (CLT) standard error. Identical models give an interval of exactly [0, 0].
+    """
+    m, n = pos.count, neg.count
+    total = m + n
+    mn = float(m) * float(n)
+    auc_a, auc_b = pos.twice_a / 2 / mn, pos.twice_b / 2 / mn
+    diff = pos.twice_d / 2 / mn
+    # ΔV10 = Δplacement / n over positives; ΔV01 = −Δplacement / m over negatives
+    var10 = _sample_var(pos.twice_d, pos.twice_dd, m) / 4 / (float(n) ** 2)
+    var01 = _sample_var(neg.twice_d, neg.twice_dd, n) / 4 / (float(m) ** 2)
+    se = math.sqrt(var10 / m + var01 / n) if m >= 2 and n >= 2 else float("nan")
+    loss_d = pos.loss_d + neg.loss_d
+    loss_se = math.sqrt(_sample_var(loss_d, pos.loss_dd + neg.loss_dd, total) / total)
+    return PairedComparison(
+        n=total, positives=m, auc_champion=auc_a, auc_challenger=auc_b,
+        auc_diff=normal_interval(diff, se, confidence),
+        log_loss_champion=(pos.loss_a + neg.loss_a) / total,
+        log_loss_challenger=(pos.loss_b + neg.loss_b) / total,
+        log_loss_diff=normal_interval(loss_d / total, loss_se, confidence), method="DeLong")
+
+
+def delong_single(pos: ClassSums, neg: ClassSums) -> tuple[float, float, float, float]:
+    """(AUC, its DeLong variance, mean log loss, the variance of that mean) of one model, from
+    the champion-side (``a``) sums: for groups that saw different requests (a canary)."""
+    m, n = pos.count, neg.count
+    mn = float(m) * float(n)
+    var10 = _sample_var(pos.twice_a, pos.twice_aa, m) / 4 / (float(n) ** 2)
+    var01 = _sample_var(neg.twice_a, neg.twice_aa, n) / 4 / (float(m) ** 2)
+    total = m + n
+    loss = pos.loss_a + neg.loss_a
+    return (pos.twice_a / 2 / mn, var10 / m + var01 / n, loss / total,
+            _sample_var(loss, pos.loss_aa + neg.loss_aa, total) / total)
 
 
 def _interval(estimate: float, samples: np.ndarray, confidence: float) -> Interval:

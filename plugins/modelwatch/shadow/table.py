@@ -8,7 +8,7 @@ window re-evaluated with matured labels.
 from __future__ import annotations
 
 from modelwatch.metrics import STATUS_ORDER, MetricRow
-from modelwatch.shadow.rows import ALL, GATE_CHECKS
+from modelwatch.shadow.rows import ALL
 
 HEADER = ("check", "slice", "champion", "challenger", "measure", "value", "interval", "threshold",
           "status")
@@ -38,6 +38,10 @@ def _render(lines: list[tuple[str, ...]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines]
 
 
+def _is_gate(check: str) -> bool:
+    return check.startswith("gate_") or check == "promotion_gate"
+
+
 def _short(iso: str | None) -> str:
     return "?" if not iso else iso.replace("T", " ")[:16]
 
@@ -58,7 +62,7 @@ def shadow_table(rows: list[MetricRow]) -> str:
         out.append(f"shadow comparison, window {_short(d.get('window_start'))} → "
                    f"{_short(d.get('window_end'))} UTC: champion {d.get('champion_version')} vs "
                    f"challenger {d.get('challenger_version')}")
-    shown = [r for r in now if r.check_name not in GATE_CHECKS
+    shown = [r for r in now if not _is_gate(r.check_name)
              and (r.slice == ALL or STATUS_ORDER[r.status] > 0)]
     hidden = [r for r in now if r.slice != ALL and r not in shown]
     out += _render([HEADER] + [_line(r) for r in shown])

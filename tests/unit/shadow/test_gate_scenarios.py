@@ -3,6 +3,8 @@
 1. Better overall, worse on one segment: blocked, and the segment is named.
 2. Simply better: blocked while too few labels have matured, passes from the first run whose
    evidence period holds enough labels — computed independently here with pandas.
+3. Identical to the champion: never promoted by default (``gate.mode: superior``), promoted in
+   ``non_inferior`` mode (the old gate); ``min_gain`` and ``min_windows`` block as configured.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def test_better_overall_but_worse_on_one_segment_is_blocked_naming_it(duck_url) 
     engine.dispose()
 
     assert rows[("gate_min_labelled", "all")].status == "ok"
-    auc = rows[("gate_auc_noninferiority", "all")]
+    auc = rows[("gate_auc_gain", "all")]
     assert auc.status == "ok" and auc.details["auc_diff"] > 0.02  # better overall
     slices = rows[("gate_no_slice_worse", "all")]
     assert slices.status == "warn" and slices.value == 1
@@ -85,3 +87,82 @@ def test_simply_better_passes_once_enough_labels_matured_and_not_before(duck_url
     p = frames.predictions[(frames.predictions.event_ts >= day(2)) & (frames.predictions.event_ts < day(3))]
     arrived = frames.labels[frames.labels.label_ts <= pd.Timestamp(matured)]
     assert stored.value == pytest.approx(p.request_id.isin(arrived.request_id).sum())
+
+
+def _identical(frames):
+    """The challenger logs exactly the champion's scores."""
+    served = frames.predictions.set_index("request_id")["score"]
+    frames.shadow_predictions["score"] = frames.shadow_predictions["request_id"].map(served).to_numpy()
+    return frames
+
+
+GATE = {"lookback": "2d", "min_labelled": 1000}
+
+
+def test_identical_challenger_is_never_promoted_by_default(duck_url) -> None:
+    cfg = make_cfg(min_rows=100, delay="3d", shadow={"gate": GATE})
+    frames = _identical(synth(days=8, rows_per_day=1000, quality={"A": (1.0, 1.0), "B": (1.0, 1.0)},
+                              label_delay_days=(0.5, 2.5), seed=3))
+    engine = seed(duck_url, frames)
+    for d in (7, 8):
+        rows = by_key(run_shadow(engine, cfg, window(d), f"same{d}"))
+        gain = rows[("gate_auc_gain", "all")]
+        assert (gain.details["ci_low"], gain.details["ci_high"]) == (0.0, 0.0)
+        assert gain.status == "warn" and gain.details["blocks_promotion"]
+        assert "not significantly better" in gain.details["reason"]
+        gate = rows[("promotion_gate", "all")]
+        assert gate.value == 0 and gate.details["failing"] == ["auc_gain"], gate.details
+        assert gate.details["mode"] == "superior"
+        assert gate.details["interval"]["low"] == 0.0
+    engine.dispose()
+
+
+def test_non_inferior_mode_keeps_the_old_gate(duck_url) -> None:
+    """The same identical challenger passes when non-inferiority is asked for explicitly."""
+    cfg = make_cfg(min_rows=100, delay="3d", shadow={"gate": {**GATE, "mode": "non_inferior"}})
+    frames = _identical(synth(days=8, rows_per_day=1000, quality={"A": (1.0, 1.0), "B": (1.0, 1.0)},
+                              label_delay_days=(0.5, 2.5), seed=3))
+    engine = seed(duck_url, frames)
+    rows = by_key(run_shadow(engine, cfg, window(8), "noninf"))
+    engine.dispose()
+    assert ("gate_auc_gain", "all") not in rows
+    noninf = rows[("gate_auc_noninferiority", "all")]
+    assert noninf.status == "ok" and noninf.threshold == -0.01 and noninf.value == 0.0
+    gate = rows[("promotion_gate", "all")]
+    assert gate.value == 1 and gate.details["mode"] == "non_inferior", gate.details
+    assert "[ok] auc_noninferiority: AUC diff +0.0000" in shadow_table(list(rows.values()))
+
+
+def test_clearly_better_challenger_is_promoted_with_interval_and_windows_shown(duck_url) -> None:
+    cfg = make_cfg(min_rows=100, delay="3d", shadow={"gate": GATE})
+    frames = synth(days=8, rows_per_day=1000, quality={"A": (0.8, 1.6), "B": (0.8, 1.6)},
+                   label_delay_days=(0.5, 2.5), seed=5)
+    engine = seed(duck_url, frames)
+    rows = by_key(run_shadow(engine, cfg, window(8), "better"))
+    engine.dispose()
+    gain = rows[("gate_auc_gain", "all")]
+    assert gain.status == "ok" and gain.value > 0.05 and gain.threshold == 0.0
+    assert gain.details["p_not_better"] < 1e-6
+    gate = rows[("promotion_gate", "all")]
+    assert gate.value == 1 and gate.status == "ok", gate.details
+    assert gate.details["interval"]["method"] == "DeLong"
+    assert gate.details["interval"]["low"] == gain.value
+    # evidence [day 4, day 6): both windows labelled
+    assert [w["window_start"] for w in gate.details["windows_used"]] == [
+        day(4).isoformat(), day(5).isoformat()]
+    assert rows[("gate_min_windows", "all")].value == 2
+
+
+def test_a_gain_below_min_gain_or_too_few_windows_blocks(duck_url) -> None:
+    frames = synth(days=8, rows_per_day=1000, quality={"A": (0.8, 1.6), "B": (0.8, 1.6)},
+                   label_delay_days=(0.5, 2.5), seed=5)
+    engine = seed(duck_url, frames)
+    greedy = make_cfg(min_rows=100, delay="3d", shadow={"gate": {**GATE, "min_gain": 0.5}})
+    rows = by_key(run_shadow(engine, greedy, window(8), "greedy"))
+    assert rows[("promotion_gate", "all")].details["failing"] == ["auc_gain"]
+    patient = make_cfg(min_rows=100, delay="3d", shadow={"gate": {**GATE, "min_windows": 3}})
+    rows = by_key(run_shadow(engine, patient, window(8), "patient"))
+    engine.dispose()
+    windows = rows[("gate_min_windows", "all")]
+    assert windows.status == "warn" and "lengthen gate.lookback" in windows.details["reason"]
+    assert rows[("promotion_gate", "all")].details["failing"] == ["min_windows"]

@@ -179,4 +179,4 @@ def test_regression_model_gets_agreement_but_no_label_based_verdict(duck_url) ->
     assert rows[("labelled_pairs", "all")].value > 0
     assert "binary models only" in rows[("auc_diff", "all")].details["reason"]
     gate = rows[("promotion_gate", "all")]
-    assert gate.value == 0 and "auc_noninferiority" in gate.details["failing"]
+    assert gate.value == 0 and "auc_gain" in gate.details["failing"]
