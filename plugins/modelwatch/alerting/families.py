@@ -37,6 +37,8 @@ _ALL = (
     Family("shadow", "challenger in shadow", None),
     Family("labels", "labels", None),
     Family("performance", "model performance", None),
+    # Realized performance of one slice, found when its windows' labels matured (``findings``).
+    Family("realized_performance", "realized performance", None),
     # A business KPI (proxy metric) outside its own historical noise: outcome owner's call.
     Family("business_kpi", "business KPI", "business_kpi.md"),
     Family("system", "infrastructure", None),
@@ -74,7 +76,11 @@ def classify(layer: str, check: str) -> str:
     if layer == "outcome":
         if check.startswith("kpi"):  # ``kpi`` (judged), ``kpi_correlation`` (informative)
             return "business_kpi"
-        return "labels" if check.startswith("label_") else "performance"
+        if check.startswith("label_"):
+            return "labels"
+        from modelwatch.alerting.findings import is_realized_check
+
+        return "realized_performance" if is_realized_check(check) else "performance"
     return "system"
 
 

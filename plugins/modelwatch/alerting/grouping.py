@@ -12,7 +12,8 @@ read one line per *cause*. The rules, in order:
   is a symptom), and a feature with drift only gets one ``feature drift`` group across all methods
   and slices. Table-level checks (row count, freshness, schema, …) form one group.
 - Model layer: one group per score column for score drift, one for the model's behaviour.
-- Shadow, outcome and infrastructure: one group per family.
+- Shadow, outcome and infrastructure: one group per family, except realized performance: one
+  group per slice, whatever matured windows show it (``findings``).
 
 A group's fingerprint hashes (model, layer, family, subject) and so stays the same from window to
 window while the cause persists: it is what dedup keys on.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from modelwatch.alerting.families import FAMILIES, classify, is_drift_check
+from modelwatch.alerting.findings import MATURED_SINCE, realized_checks
 from modelwatch.config.schema import MonitorConfig, Owner
 
 SEVERITY_RANK = {"log": 0, "notify": 1, "page": 2}
@@ -42,6 +44,9 @@ LAYER_ORDER = {"data": 0, "model": 1, "shadow": 2, "outcome": 3, "system": 4, "i
 ALL_SLICES = "all"
 # Families whose groups are split by feature/column; the others hold every row of the family.
 _PER_SUBJECT = {"feature_drift", "data_quality", "score_drift", "model_behaviour", "business_kpi"}
+# Families split by slice: a realized drop in region=north and one in the whole population are
+# two causes (retrain vs a slice to look at), each one episode across the windows that show it.
+_PER_SLICE = {"realized_performance"}
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class Member:
     warn_threshold: float | None
     status: str
     severity: str
+    windows: str | None = None  # matured windows the crossing was found in (older than the run's)
 
     def evidence(self, *, with_feature: bool = False) -> str:
         """``psi = 0.41 (alert at 0.25) [region=EU]``: value against its level, and where."""
@@ -119,7 +125,8 @@ class Member:
             level = "warn" + (f"; alert at {_fmt(self.threshold)}" if self.threshold is not None else "")
         who = f"{self.feature}: " if with_feature and self.feature else ""
         where = "" if self.slice == ALL_SLICES else f" [{self.slice}]"
-        return f"{who}{self.check} = {_fmt(self.value)} ({level}){where}"
+        when = f" for {self.windows} (labels matured)" if self.windows else ""
+        return f"{who}{self.check} = {_fmt(self.value)} ({level}){where}{when}"
 
     def sort_key(self) -> tuple:
         ratio = 0.0
@@ -164,6 +171,18 @@ def _row(metric: object) -> Mapping:
     return metric if isinstance(metric, Mapping) else vars(metric)
 
 
+def _day(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d" if (at.hour, at.minute) == (0, 0) else "%Y-%m-%d %H:%M")
+
+
+def _matured_windows(row: Mapping) -> str | None:
+    """``windows 2026-09-10..2026-09-12`` for a row a run found in matured windows, else None."""
+    since, last = row.get(MATURED_SINCE), row.get("window_start")
+    if since is None or last is None:
+        return None
+    return f"window {_day(last)}" if since == last else f"windows {_day(since)}..{_day(last)}"
+
+
 def members_of(cfg: MonitorConfig, metrics: Iterable[object]) -> list[Member]:
     """Crossings of a window: rows in warn/alert (mappings of ``mw_metric`` or ``MetricRow``)."""
     out = []
@@ -180,6 +199,7 @@ def members_of(cfg: MonitorConfig, metrics: Iterable[object]) -> list[Member]:
             threshold=row.get("threshold"),
             warn_threshold=warn_level if isinstance(warn_level, int | float) else None,
             status=status, severity=getattr(owner.severity, status),
+            windows=_matured_windows(row),
         ))
     return out
 
@@ -242,8 +262,14 @@ def _title(cfg: MonitorConfig, family: str, subject: str, members: list[Member])
     return f"{label}: {_names(m.check for m in members)}"
 
 
-def _evidence(members: list[Member], limit: int, with_feature: bool) -> tuple[str, ...]:
-    ordered = sorted(members, key=Member.sort_key)
+def _evidence(members: list[Member], limit: int, with_feature: bool,
+              family: str = "") -> tuple[str, ...]:
+    order = {c: i for i, c in enumerate(realized_checks())}
+
+    def by_registry(m: Member) -> tuple:  # one slice: the headline metrics (roc_auc, …) lead
+        return -STATUS_RANK.get(m.status, 0), order.get(m.check, len(order)), m.sort_key()
+
+    ordered = sorted(members, key=by_registry if family in _PER_SLICE else Member.sort_key)
     lines = [m.evidence(with_feature=with_feature) for m in ordered[:limit]]
     if len(ordered) > limit:
         lines.append(f"… and {len(ordered) - limit} more")
@@ -264,6 +290,8 @@ def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
     for m in members:
         family = classify(m.layer, m.check)
         subject = (m.feature or "") if family in _PER_SUBJECT else ""
+        if family in _PER_SLICE:
+            subject = m.slice
         if m.layer == "data":
             if pipeline:
                 family, subject = "pipeline", ""
@@ -279,7 +307,8 @@ def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
             layer=layer, family=family, subject=subject,
             severity=max_severity(m.severity for m in group),
             title=_title(cfg, family, subject, group),
-            evidence=_evidence(group, policy.evidence_lines, with_feature=not subject),
+            evidence=_evidence(group, policy.evidence_lines, with_feature=not subject,
+                               family=family),
             owner=owner.team, channel=owner.slack_channel, members=tuple(group),
         ))
     groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], LAYER_ORDER.get(g.layer, 9), g.title))

@@ -53,6 +53,8 @@ _ADVICE = {
     "pipeline": "fix the upstream pipeline, or raise `data_layer` tolerances if the data is "
                 "correct",
     "performance": "judge on the interval (`outcome.*`) or lower this owner's severity for `warn`",
+    "realized_performance": "raise `slices.min_rows` so small slices' intervals are narrower, or "
+                            "lower this owner's severity for `warn`",
     "labels": "match `labels.delay` to how late labels really arrive",
     "business_kpi": "raise the KPI's `min_spread` or `k_warn` (`outcome.kpis`), or use "
                     "`seasonal: weekday` for a weekly pattern",

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from modelwatch.alerting import findings
 from modelwatch.alerting.grouping import (
     DEFAULT_POLICY,
     INCIDENT_LAYER,
@@ -61,6 +62,27 @@ def window_metrics(conn: Connection, model: str, window_start: datetime,
             mw_metric.c.model_name == model, mw_metric.c.window_start == window_start,
             mw_metric.c.window_end == window_end, mw_metric.c.status.in_(["warn", "alert"]))
     ).mappings()]
+
+
+def run_metrics(conn: Connection, cfg: MonitorConfig, window_start: datetime,
+                window_end: datetime) -> list[dict]:
+    """The run's crossings: its window's, plus the label findings of the window it matured.
+
+    Which rows count is ``findings`` (shared with the decision engine). A matured row keeps its
+    own window keys and carries ``matured_since``, the first window of its streak.
+    """
+    model = cfg.model.name
+    rows = window_metrics(conn, model, window_start, window_end)
+    matured = findings.matured_window(cfg, window_start, window_end)
+    if matured is None:
+        return rows
+    older = conn.execute(sa.select(mw_metric).where(
+        mw_metric.c.model_name == model, mw_metric.c.layer == findings.OUTCOME_LAYER,
+        mw_metric.c.window_start >= findings.lookback_start(cfg, window_end),
+        mw_metric.c.window_end <= matured[1], mw_metric.c.status.in_(["warn", "alert"]))
+    ).mappings()
+    label_rows = [dict(r) for r in older if findings.is_label_finding(r["layer"], r["check_name"])]
+    return rows + findings.with_streaks(label_rows, matured[0], cfg.schedule.window)
 
 
 def history(conn: Connection, model: str, fingerprints: Iterable[str], *,
@@ -128,10 +150,15 @@ class Recorded:
 def record_window(conn: Connection, cfg: MonitorConfig, window_start: datetime,
                   window_end: datetime, *, now: datetime | None = None,
                   policy: GroupingPolicy = DEFAULT_POLICY) -> Recorded:
-    """Group the window's stored metrics and upsert its ``mw_alert`` rows (one transaction)."""
+    """Group the run's stored findings and upsert its ``mw_alert`` rows (one transaction).
+
+    The findings are the window's metrics and the label findings of the window its as-of date
+    matured (``run_metrics``): a realized drop opens or continues its episode in the run that
+    found it, keyed by this window like every other cause.
+    """
     model = cfg.model.name
     now = now or utcnow()
-    groups = build_groups(cfg, window_metrics(conn, model, window_start, window_end), policy)
+    groups = build_groups(cfg, run_metrics(conn, cfg, window_start, window_end), policy)
     current = {fp: row for fp, row in window_rows(conn, model, window_start, window_end).items()
                if row.layer != INCIDENT_LAYER}
     needed = {g.fingerprint for g in groups} | set(current) | open_before(conn, model, window_start)

@@ -7,26 +7,40 @@ window, by priority: rollback (a bad deploy hurts now), retrain, promote, then a
 any check alerted, else healthy. Everything is read from the warehouse as of the window, so a
 rerun or backfill decides the same way, and the decision is upserted into ``mw_decision`` with
 the rule and the signals that fired.
+
+A window's signals are the run's findings (``alerting.findings``, as alerting groups them): its
+own rows, plus the label findings (realized performance, ``label_*``) of the window whose labels
+the run's as-of date matured. Consecutive runs see consecutive matured windows, so
+``sustained_for`` means the same for a realized drop as for drift.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from modelwatch.alerting import findings
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import Condition, MonitorConfig, Rule
 from modelwatch.metrics import STATUS_ORDER
-from modelwatch.outcome.headline import headline_of
+from modelwatch.outcome.headline import HEADLINES, headline_of
 from modelwatch.warehouse.tables import mw_decision, mw_metric
 
 ACTIONS = ("rollback", "retrain", "promote", "alert_only", "healthy")
 PRIORITY = {action: i for i, action in enumerate(ACTIONS)}
 LOOKBACK_WINDOWS = 30
+ALL = "all"
+# Pseudo-signal: the headline realized metric (ROC AUC, macro F1, MAE, NDCG@k) reaches the
+# condition's status in the whole population or in a slice holding at least LARGE_SLICE_SHARE of
+# the window's rows. A drop in a smaller slice is left to alert_only (its owner gets the slice).
+REALIZED_DROP = "realized_drop"
+LARGE_SLICE_SHARE = 0.25
+_HEADLINE_REALIZED = frozenset(h.realized for h in HEADLINES.values())
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,8 @@ class Signal:
     slice: str
     status: str
     model_version: str | None
+    matured: datetime | None = None  # set on a label finding of an older, matured window
+    share: float | None = None  # headline realized rows: the slice's share of the window's rows
 
 
 @dataclass
@@ -66,6 +82,10 @@ def default_rules(cfg: MonitorConfig) -> list[Rule]:
       while the data layer says the pipeline is broken (retraining does not fix corrupted
       features); 30 days cooldown (a drift that persists after a retrain is the new model's
       reference, not a new incident);
+    - retrain: the realized headline metric alerts, once labels matured, in the whole population
+      or in a large slice (``REALIZED_DROP``) for two matured windows in a row, with the same
+      vetoes — concept drift moves no feature, so the drift rule never sees it; 30 days cooldown.
+      A realized drop in a small slice only is ``alert_only``, naming the slice;
     - promote: the challenger's promotion gate passed two windows in a row; 30 days cooldown.
     """
     window = cfg.schedule.window
@@ -83,6 +103,11 @@ def default_rules(cfg: MonitorConfig) -> list[Rule]:
              all_of=[Condition(signal="psi", layer="data", min_features=2, min_importance=0.5)],
              any_of=[Condition(signal="score_psi", layer="model", status="warn"),
                      *performance],
+             none_of=[Condition(signal="silent_default_share", layer="data"),
+                      Condition(signal="schema", layer="data")],
+             sustained_for=2, cooldown=timedelta(days=30)),
+        Rule(name="retrain_on_realized_drop", action="retrain",
+             all_of=[Condition(signal=REALIZED_DROP, layer="outcome")],
              none_of=[Condition(signal="silent_default_share", layer="data"),
                       Condition(signal="schema", layer="data")],
              sustained_for=2, cooldown=timedelta(days=30)),
@@ -118,6 +143,13 @@ def holds(cond: Condition, rows: list[Signal], importance: dict[str, float],
     if cond.signal == "version_changed":
         change = _versions_changed(history, start, cond.within or timedelta(days=2))
         return [change] if change else None
+    if cond.signal == REALIZED_DROP:
+        dropped = sorted({
+            r.slice if r.slice == ALL else f"{r.slice} ({r.share:.0%} of rows)" for r in rows
+            if r.layer == cond.layer and r.check_name in _HEADLINE_REALIZED
+            and STATUS_ORDER.get(r.status, 0) >= STATUS_ORDER[cond.status]
+            and (r.slice == ALL or (r.share or 0.0) >= LARGE_SLICE_SHARE)})
+        return dropped or None
     hit = sorted({
         r.feature or "-" for r in rows
         if r.layer == cond.layer and r.check_name == cond.signal and r.slice == cond.slice
@@ -188,24 +220,64 @@ def evaluate(cfg: MonitorConfig, history: dict[datetime, list[Signal]],
     alerts = sorted({f"{r.layer}.{r.check_name}" for r in history.get(start, [])
                      if r.status == "alert"})
     if alerts:
-        return Decision("alert_only", None, {"alerting checks": alerts[:10]}, suppressed)
+        signals = {"alerting checks": alerts[:10]}
+        matured = sorted({f"{r.check_name} on {r.slice} (window {r.matured:%Y-%m-%d})"
+                          for r in history.get(start, []) if r.matured and r.status == "alert"})
+        if matured:  # a realized drop the owner must look at, with its slice
+            signals["matured labels"] = matured[:10]
+        return Decision("alert_only", None, signals, suppressed)
     return Decision("healthy", None, {}, suppressed)
+
+
+def _shares(conn: Connection, cfg: MonitorConfig, since: datetime, start: datetime
+            ) -> dict[tuple[datetime, str], float]:
+    """(window, slice) -> the slice's share of the window's rows, from the headline realized
+    rows' ``details.rows`` (what ``REALIZED_DROP`` calls a large slice)."""
+    counts: dict[datetime, dict[str, float]] = defaultdict(dict)
+    for ws, slice_, details in conn.execute(
+            sa.select(mw_metric.c.window_start, mw_metric.c.slice, mw_metric.c.details).where(
+                mw_metric.c.model_name == cfg.model.name, mw_metric.c.layer == "outcome",
+                mw_metric.c.check_name == headline_of(cfg.model.task).realized,
+                mw_metric.c.window_start >= since, mw_metric.c.window_start <= start)).all():
+        if isinstance(details, str):
+            details = json.loads(details)
+        rows = (details or {}).get("rows")
+        if isinstance(rows, int | float):
+            counts[ws][slice_] = float(rows)
+    return {(ws, s): n / by[ALL] for ws, by in counts.items() if by.get(ALL)
+            for s, n in by.items()}
 
 
 def _load_history(conn: Connection, cfg: MonitorConfig, start: datetime
                   ) -> dict[datetime, list[Signal]]:
+    """Signals per run window: its own rows and the label findings of the window it matured."""
     lookback = start - LOOKBACK_WINDOWS * cfg.schedule.window
+    since = lookback - findings.label_lag(cfg) * cfg.schedule.window
     rows = conn.execute(
         sa.select(mw_metric.c.window_start, mw_metric.c.layer, mw_metric.c.check_name,
                   mw_metric.c.feature, mw_metric.c.slice, mw_metric.c.status,
                   mw_metric.c.model_version)
-        .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.window_start >= lookback,
+        .where(mw_metric.c.model_name == cfg.model.name, mw_metric.c.window_start >= since,
                mw_metric.c.window_start <= start)
-    )
-    history: dict[datetime, list[Signal]] = defaultdict(list)
+    ).all()
+    shares = _shares(conn, cfg, since, start)
+    own: dict[datetime, list[Signal]] = defaultdict(list)
     for ws, *rest in rows:
-        history[ws].append(Signal(*rest))
-    return dict(history)
+        signal = Signal(*rest)
+        if (ws, signal.slice) in shares and signal.check_name in _HEADLINE_REALIZED:
+            signal = replace(signal, share=shares[ws, signal.slice])
+        own[ws].append(signal)
+    history: dict[datetime, list[Signal]] = {}
+    for ws in sorted(w for w in own if w >= lookback):
+        history[ws] = list(own[ws])
+        matured = findings.matured_window(cfg, ws, ws + cfg.schedule.window)
+        if matured is not None:
+            # no model_version: the older window's version must not count as this window's
+            # served version (version_changed)
+            history[ws] += [replace(s, matured=matured[0], model_version=None)
+                            for s in own.get(matured[0], [])
+                            if findings.is_label_finding(s.layer, s.check_name)]
+    return history
 
 
 def decide(engine: Engine, cfg: MonitorConfig, window, run_id: str) -> Decision:

@@ -209,7 +209,7 @@ def test_kpi_alerts_are_their_own_family_with_a_runbook(demo_cfg) -> None:
     groups = {g.family: g for g in build_groups(demo_cfg, rows)}
     kpi = groups["business_kpi"]
     assert kpi.title == "business KPI: approval_rate outside its historical noise (1 slice)"
-    assert kpi.owner == demo_cfg.owners.outcome.team and "performance" in groups
+    assert kpi.owner == demo_cfg.owners.outcome.team and "realized_performance" in groups
 
 
 # --- config ---------------------------------------------------------------------------------
