@@ -5,10 +5,11 @@
   ``delong_single`` for a canary's independent groups) from per-class sums of placement values
   the warehouse computes (``queries.labelled_sums``): O(n log n) there, O(1) here.
 - The bootstrap, kept as the reference the closed form is tested against (the task no longer
-  runs it). AUC as the Mann–Whitney statistic with ties counted one half (what ``sklearn.metrics.roc_auc_score``
-  returns), computed for a batch of bootstrap resamples at once: each model's scores are encoded
-  once (see ``_Ranked``), and a resample's AUC is then a ``bincount`` of n keys plus a cumulative
-  sum over ~3 × (distinct positive scores) counts — no sort per resample.
+  runs it). AUC as the Mann–Whitney statistic with ties counted one half (what
+  ``sklearn.metrics.roc_auc_score`` returns), computed for a batch of bootstrap resamples at
+  once: each model's scores are encoded once (see ``_Ranked``), and a resample's AUC is then a
+  ``bincount`` of n keys plus a cumulative sum over ~3 × (distinct positive scores)
+  counts — no sort per resample.
 - The paired bootstrap resamples *requests*: the same draw weights both models' rows, so the
   interval of the difference accounts for the two models scoring the same traffic (much narrower
   than two independent intervals when the models agree a lot).
