@@ -98,13 +98,15 @@ def clear_shadow_rows(url: str) -> None:
 
 def timed_step(cfg, day: int, run_id: str) -> tuple[float, int]:
     from modelwatch.demo import scenario
-    from modelwatch.runner import step_shadow
+    from modelwatch.runner import step_publish, step_shadow
     from modelwatch.window import Window
 
-    start = scenario.day_of(day)
+    window = Window(scenario.day_of(day), scenario.day_of(day) + timedelta(days=1))
     began = time.perf_counter()
-    rows = step_shadow(cfg, Window(start, start + timedelta(days=1)), run_id)
-    return time.perf_counter() - began, len(rows)
+    rows = step_shadow(cfg, window, run_id)
+    elapsed = time.perf_counter() - began
+    step_publish(cfg, window)  # the next run reads these rows as the previous state
+    return elapsed, len(rows)
 
 
 def gate_summary(url: str, day: int) -> dict:

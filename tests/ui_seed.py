@@ -63,6 +63,7 @@ def seed_ui_warehouse(url: str, tmp: Path, monkeypatch, rows_per_day: int = 300)
         step_alerts,
         step_decide,
         step_profile,
+        step_publish,
         step_report,
         step_window_checks,
     )
@@ -90,6 +91,7 @@ def seed_ui_warehouse(url: str, tmp: Path, monkeypatch, rows_per_day: int = 300)
             register(engine, cfg.model.name, "v1.1", alias="champion", reason="release v1.1",
                      window_start=window.start)
         step_window_checks(cfg, window, rid)
+        step_publish(cfg, window)
         with engine.begin() as conn:
             extra = _extra_rows(day)
             replace_metrics(conn, run_id=rid, model_name=cfg.model.name, model_version="v1",

@@ -1,7 +1,9 @@
 """The monitoring steps. The Airflow tasks and the ``modelwatch`` CLI both call these, and only these.
 
-A step is a transaction keyed by its window: it reads one window of the warehouse, writes its
-results with replace-semantics and returns a small summary (safe for XCom).
+A step is a transaction keyed by its window: it reads one window of the warehouse, stages its
+results with replace-semantics and returns a small summary (safe for XCom). ``step_publish``
+then moves everything the layers staged into ``mw_metric`` in one transaction, before alerts and
+decisions read it: a window is published whole or not at all (``warehouse/writer``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from modelwatch.warehouse.engine import ConnectionResolver, get_engine
 from modelwatch.warehouse.samples import window_samples
 from modelwatch.warehouse.tables import create_output_tables
 from modelwatch.warehouse.window_stats import compute_window_stats
-from modelwatch.warehouse.writer import replace_metrics
+from modelwatch.warehouse.writer import Stage, publish_window, replace_metrics
 from modelwatch.window import Window
 
 __all__ = ["Window", "RunResult", "run_window"]
@@ -73,6 +75,11 @@ def unreadable_feature_row(finding: Finding) -> MetricRow:
                      {"condition": "schema_changed", "message": str(finding)})
 
 
+def stage_of(step: str, window: Window) -> Stage:
+    """Where ``step`` of the run of ``window`` stages its rows until ``step_publish``."""
+    return Stage(step, window.start, window.end)
+
+
 def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
                        resolver: ConnectionResolver | None = None) -> list[MetricRow]:
     """One aggregation pass over the window, then data-quality and drift checks, one write."""
@@ -91,7 +98,7 @@ def step_window_checks(cfg: MonitorConfig, window: Window, run_id: str,
         rows += [unreadable_feature_row(finding) for finding in unusable]
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                         model_version=stats.dominant_version, window_start=window.start,
-                        window_end=window.end, rows=rows)
+                        window_end=window.end, rows=rows, stage=stage_of("window_checks", window))
     return rows
 
 
@@ -106,7 +113,8 @@ def step_data_layer(cfg: MonitorConfig, window: Window, run_id: str,
     engine = open_warehouse(cfg, resolver)
     profile = ensure_profile(engine, cfg)
     return run_data_layer(engine, cfg, profile, window, run_id,
-                          artifacts_dir=modelwatch_home() / "artifacts")
+                          artifacts_dir=modelwatch_home() / "artifacts",
+                          stage=stage_of("data_validation", window))
 
 
 def step_shadow(cfg: MonitorConfig, window: Window, run_id: str,
@@ -118,7 +126,7 @@ def step_shadow(cfg: MonitorConfig, window: Window, run_id: str,
         return []
     engine = open_warehouse(cfg, resolver)
     ensure_inputs(engine, cfg, ("predictions", "shadow_predictions", "labels"), step="shadow")
-    return run_shadow(engine, cfg, window, run_id)
+    return run_shadow(engine, cfg, window, run_id, stage_of("shadow", window))
 
 
 def step_alerts(cfg: MonitorConfig, window: Window, run_id: str,
@@ -141,7 +149,21 @@ def step_outcome(cfg: MonitorConfig, window: Window, run_id: str,
     engine = open_warehouse(cfg, resolver)
     ensure_inputs(engine, cfg, ("predictions", "labels", *(("kpis",) if cfg.tables.kpis else ())),
                   step="outcome")
-    return run_outcome(engine, cfg, window, run_id)
+    return run_outcome(engine, cfg, window, run_id, stage_of("outcome", window))
+
+
+def step_publish(cfg: MonitorConfig, window: Window,
+                 resolver: ConnectionResolver | None = None) -> int:
+    """Publish what the window's layers staged: one transaction, whatever failed before.
+
+    A layer that failed staged nothing, so its rows in ``mw_metric`` stay those of the previous
+    run (its failure is paged on its own); the layers that succeeded are published together.
+    Returns the number of rows published.
+    """
+    engine = open_warehouse(cfg, resolver)
+    with engine.begin() as conn:
+        return publish_window(conn, model_name=cfg.model.name, run_start=window.start,
+                              run_end=window.end)
 
 
 def step_record_alerts(cfg: MonitorConfig, window: Window,
@@ -170,6 +192,7 @@ def run_window(cfg: MonitorConfig, window: Window, run_id: str,
         except Exception as exc:  # noqa: BLE001 - re-raised below, after the other layers
             failures.append((name, exc))
             _page_step_failure(cfg, window, run_id, name, exc, resolver)
+    step_publish(cfg, window, resolver)
     report = step_alerts(cfg, window, run_id, resolver)
     decision = step_decide(cfg, window, run_id, resolver)
     step_report(cfg, window, run_id, resolver)

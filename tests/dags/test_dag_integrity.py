@@ -33,8 +33,8 @@ def test_dags_folder_has_no_import_errors(real_bag) -> None:
 def test_monitor_dag_shape(real_bag) -> None:
     dag = real_bag.dags["monitor_fraud_demo"]
     order = [t.task_id for t in dag.topological_sort()]
-    assert order[:7] == ["reference_profile", "window_checks", "data_validation", "outcome",
-                         "shadow", "alerts", "decide"]
+    assert order[:8] == ["reference_profile", "window_checks", "data_validation", "outcome",
+                         "shadow", "publish", "alerts", "decide"]
     assert set(dag.get_task("decide").downstream_task_ids) == {
         "retrain", "rollback", "promote", "alert_only", "healthy"}
     assert type(dag.get_task("retrain")).__name__ == "TriggerDagRunOperator"
@@ -48,7 +48,7 @@ def test_monitor_dag_shape(real_bag) -> None:
     report = dag.get_task("report")
     assert report.upstream_task_ids == {"retrain", "rollback", "promote", "alert_only", "healthy"}
     assert report.trigger_rule == "none_failed_min_one_success"  # runs after whichever branch ran
-    for task_id in ("data_validation", "outcome", "shadow", "alerts", "decide"):
+    for task_id in ("data_validation", "outcome", "shadow", "publish", "alerts", "decide"):
         assert dag.get_task(task_id).trigger_rule == "all_done", task_id  # one failure never silences
     complete = dag.get_task("window_complete")
     assert complete.upstream_task_ids == {"reference_profile", "window_checks", "data_validation",

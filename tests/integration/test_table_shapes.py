@@ -29,10 +29,12 @@ import pytest
 import sqlalchemy as sa
 
 from modelwatch.config.schema import MonitorConfig
+from modelwatch.errors import ContractError
 from modelwatch.runner import (
     step_data_layer,
     step_outcome,
     step_profile,
+    step_publish,
     step_shadow,
     step_window_checks,
 )
@@ -180,6 +182,7 @@ class Shape:
     labels: dict | None = None
     setup: list[str] = field(default_factory=list)  # types to create first
     seed_timezone: str = "UTC"  # the seeding session's time zone
+    dialects: tuple[str, ...] = ("duckdb", "postgresql")  # elsewhere: a named ContractError
 
     def table(self, key: str) -> str:
         name = self.table_names.get(key, f"{self.name}_{key}")
@@ -228,6 +231,8 @@ SHAPES = [
                  "amount": "CAST(amount AS REAL)", "tx_count": "CAST(tx_count AS INTEGER)",
                  "age_days": "CAST(age_days AS BIGINT)", "latency_ms": "CAST(latency_ms AS REAL)",
                  "label": "CASE WHEN label = 1 THEN 'fraud' ELSE 'legit' END"}),
+    # catalog.schema.table: on DuckDB the catalog is the database file (``warehouse.duckdb``)
+    Shape("catalog", schema="warehouse.ledger", dialects=("duckdb",)),
 ]
 
 
@@ -241,13 +246,16 @@ def seed_baseline(engine: sa.Engine, data: dict[str, pd.DataFrame]) -> None:
 def build_shape(engine: sa.Engine, shape: Shape, data: dict[str, pd.DataFrame]) -> None:
     """Rebuild every baseline table in ``shape``, inside the warehouse."""
     quote = engine.dialect.identifier_preparer.quote
+    if engine.dialect.name not in shape.dialects:
+        return
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text(f"SET LOCAL TIME ZONE '{shape.seed_timezone}'"))
         else:
             conn.execute(sa.text(f"SET TimeZone = '{shape.seed_timezone}'"))
         if shape.schema:
-            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quote(shape.schema)}"))
+            schema = ".".join(quote(part) for part in shape.schema.split("."))
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
         for statement in shape.setup:
             conn.execute(sa.text(statement))
         for key, frame in data.items():
@@ -287,6 +295,7 @@ def run_all_layers(url: str, cfg: MonitorConfig) -> dict:
     step_data_layer(cfg, WINDOW, "shapes")
     step_outcome(cfg, WINDOW, "shapes")
     step_shadow(cfg, WINDOW, "shapes")
+    step_publish(cfg, WINDOW)
     engine = engine_for_url(url, cfg.warehouse.timezone)
     m = mw_metric.c
     with engine.connect() as conn:
@@ -383,6 +392,13 @@ def test_shape_matches_baseline(shape, warehouse, results, tmp_path, monkeypatch
                   if name == "baseline" and url != warehouse]
         for other in others:  # the two dialects agree on the baseline
             assert_same_rows(other, baseline, "baseline across dialects")
+        return
+    dialect = sa.engine.make_url(warehouse).get_backend_name()
+    if dialect not in shape.dialects:
+        with pytest.raises(ContractError, match="catalog-qualified") as error:
+            _run(warehouse, shape, results, tmp_path, monkeypatch)
+        assert shape.table("predictions") in str(error.value)  # names the table and the fix
+        assert "Fix: write ledger.catalog_predictions" in str(error.value)
         return
     got = _run(warehouse, shape, results, tmp_path, monkeypatch)
     assert_same_rows(got, baseline, f"{shape.name} on {sa.engine.make_url(warehouse).drivername}")

@@ -290,7 +290,7 @@ CONSTANT = {"type": "constant", "warn": 0.1, "alert": 0.25}
 @pytest.fixture(scope="module")
 def weekly(tmp_path_factory):
     """Both warehouses seeded with the same rows; the seasonal one run day by day to LAST_DAY."""
-    from modelwatch.runner import Window, step_window_checks
+    from modelwatch.runner import Window, step_publish, step_window_checks
     from modelwatch.warehouse.engine import engine_for_url
     from modelwatch.warehouse.load import load_frame
 
@@ -306,8 +306,9 @@ def weekly(tmp_path_factory):
         cfgs[name] = _weekly_cfg(f"MW_TEST_{name.upper()}_URL", psi)
     results = {}
     for day in days[14:]:
-        results[day] = step_window_checks(cfgs["seasonal"], Window(day, day + DAY),
-                                          f"s{day:%m%d}")
+        window = Window(day, day + DAY)
+        results[day] = step_window_checks(cfgs["seasonal"], window, f"s{day:%m%d}")
+        step_publish(cfgs["seasonal"], window)  # the next days' band reads this one
     yield cfgs, results
     mp.undo()
 

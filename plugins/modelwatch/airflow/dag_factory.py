@@ -108,6 +108,11 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
             impl.require_succeeded(context, "reference_profile")
             return impl.outcome(cfg, context)
 
+        @task(task_id="publish", trigger_rule="all_done")
+        def publish(**context: Any) -> dict:
+            """The layers' staged rows into mw_metric at once: a window is all new or all old."""
+            return impl.publish(cfg, context)
+
         @task(task_id="alerts", trigger_rule="all_done")
         def record_alerts(**context: Any) -> dict:
             """Group crossings per owner and root cause; deliver what is due (dedup, outbox)."""
@@ -159,7 +164,7 @@ def build_monitor_dag(cfg: MonitorConfig, source: Path) -> DAG:
         if cfg.shadow.enabled:
             chain.append(shadow())
         layers = list(chain)
-        chain += [record_alerts(), decide()]
+        chain += [publish(), record_alerts(), decide()]
         for upstream, downstream in zip(chain, chain[1:], strict=False):
             upstream >> downstream
         # reached when every layer succeeded; otherwise upstream_failed, and the run fails

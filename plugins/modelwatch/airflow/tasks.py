@@ -156,6 +156,17 @@ def slack_token(conn_id: str) -> str | None:
     return Connection.get(conn_id).password
 
 
+def publish(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
+    """Move the rows the window's layers staged into ``mw_metric``, in one transaction."""
+    from modelwatch.airflow.connections import airflow_connection_url
+    from modelwatch.runner import step_publish
+
+    window = window_of(cfg, context)
+    published = _run(lambda: step_publish(cfg, window, airflow_connection_url))
+    log.info("published %d rows of %s for window %s", published, cfg.model.name, window)
+    return {"published": published}
+
+
 def record_alerts(cfg: MonitorConfig, context: dict[str, Any]) -> dict:
     """Group, store and deliver the window's alerts (Slack when configured; else logged)."""
     from modelwatch.airflow.connections import airflow_connection_url

@@ -21,9 +21,10 @@ unknown or misspelt key is an error, and every error names the file, the key, th
 the fix. Validate a file with `modelwatch check-config PATH`.
 
 Durations are written like `90s`, `30m`, `6h`, `1d`, `2w`. Table and column names must be plain
-SQL identifiers (`[A-Za-z_][A-Za-z0-9_]*`, tables optionally `schema.table`); they are quoted by
-the warehouse dialect, never pasted into SQL. Secrets never go in this file: name an Airflow
-connection (`warehouse.conn_id`) or an environment variable holding the URL (`warehouse.url_env`).
+SQL identifiers (`[A-Za-z_][A-Za-z0-9_]*`, tables optionally `schema.table`, or
+`catalog.schema.table` on DuckDB); they are quoted by the warehouse dialect, never pasted into SQL.
+Secrets never go in this file: name an Airflow connection (`warehouse.conn_id`) or an
+environment variable holding the URL (`warehouse.url_env`).
 
 *This file is generated from the schema by `python -m modelwatch.config.docs`.*
 """

@@ -15,11 +15,13 @@ _IDENT = re.compile(r"^[A-Za-z_](?:[A-Za-z0-9_ $-]{0,61}[A-Za-z0-9_$])?$")
 
 
 def check_identifier(value: str, *, qualified: bool = False) -> str:
-    """Return ``value`` if it is a plain SQL identifier (``schema.table`` when ``qualified``)."""
+    """Return ``value`` if it is a plain SQL identifier (``schema.table`` or
+    ``catalog.schema.table`` when ``qualified``; whether the dialect has catalogs is the input
+    contract's question, answered against the live warehouse)."""
     parts = value.split(".") if qualified else [value]
-    if len(parts) > 2 or not all(_IDENT.match(part) for part in parts):
+    if len(parts) > 3 or not all(_IDENT.match(part) for part in parts):
         allowed = ("letters, digits, underscores and inner spaces, $ or -, starting with a letter "
                    "or underscore, at most 63 chars")
-        shape = " (optionally schema.table)" if qualified else ""
+        shape = " (optionally schema.table or catalog.schema.table)" if qualified else ""
         raise ValueError(f"{value!r} is not a valid SQL name{shape}: use {allowed}")
     return value

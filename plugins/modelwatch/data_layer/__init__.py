@@ -36,7 +36,7 @@ from modelwatch.data_layer import defaulting, integrity, ranges, schema_check, s
 from modelwatch.data_layer.offline_freshness import CHECK as OFFLINE_FRESHNESS
 from modelwatch.data_layer.offline_freshness import offline_freshness
 from modelwatch.data_layer.reference import candidates_of, ensure_reference, range_bounds
-from modelwatch.data_layer.rows import LAYER, skipped
+from modelwatch.data_layer.rows import skipped
 from modelwatch.data_layer.scan import FeatureSpec, dominant_version, scan, source_for
 from modelwatch.data_layer.skew_psi import CHECK as SKEW_PSI
 from modelwatch.data_layer.skew_psi import skew_psi_checks
@@ -45,8 +45,7 @@ from modelwatch.metrics import MetricRow
 from modelwatch.profile import Profile
 from modelwatch.warehouse.catalog import live_columns
 from modelwatch.warehouse.source import key_columns
-from modelwatch.warehouse.tables import mw_metric
-from modelwatch.warehouse.writer import replace_metrics
+from modelwatch.warehouse.writer import Stage, replace_metrics
 
 if TYPE_CHECKING:  # the runner imports this package; a runtime import would be circular
     from modelwatch.window import Window
@@ -61,7 +60,7 @@ log = logging.getLogger(__name__)
 
 def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, window: Window,
                    run_id: str, artifacts_dir: pathlib.Path | None = None, *,
-                   as_of: datetime | None = None) -> list[MetricRow]:
+                   as_of: datetime | None = None, stage: Stage | None = None) -> list[MetricRow]:
     """Run every data-layer check on ``window`` and replace its ``data``-layer rows.
 
     Args:
@@ -72,6 +71,7 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
         run_id: written with every row.
         artifacts_dir: local root of the artifact store (Data Docs), unless the config names one.
         as_of: the run's clock, for ``future_event_rows`` and unfinished windows (default: now).
+        stage: the window run this step belongs to: rows are staged until it publishes.
 
     Returns:
         The rows written (empty when ``data_layer.enabled`` is false).
@@ -100,7 +100,7 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
         if broken & set(key_columns(cfg)):
             rows += _all_skipped(cfg, "schema_changed", "a key column (request id, event time or model "
                                  "name) is missing or changed type; see the schema rows")
-            return _write(engine, cfg, window, run_id, rows, None)
+            return _write(engine, cfg, window, run_id, rows, None, stage)
         version = None if c.model_version in broken else dominant_version(conn, cfg, start, end)
         usable = [f for f in cfg.features if f.name not in broken]
         specs = [_spec(cfg, profile, reference, f.name, f.kind) for f in usable]
@@ -129,7 +129,7 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
         from modelwatch.data_layer.expectations import expectation_rows
 
         rows += expectation_rows(engine, cfg, profile, window, run_id, artifacts_dir, live, broken)
-    return _write(engine, cfg, window, run_id, rows, version)
+    return _write(engine, cfg, window, run_id, rows, version, stage)
 
 
 def _spec(cfg: MonitorConfig, profile: Profile, reference: dict, name: str, kind: str) -> FeatureSpec:
@@ -182,20 +182,17 @@ def _all_skipped(cfg: MonitorConfig, condition: str, message: str) -> list[Metri
 
 
 def _write(engine: Engine, cfg: MonitorConfig, window: Window, run_id: str, rows: list[MetricRow],
-           version: str | None) -> list[MetricRow]:
+           version: str | None, stage: Stage | None) -> list[MetricRow]:
     """Replace the window's data-layer rows in one transaction.
 
     ``replace_metrics`` replaces the check names present in ``rows``; GX check names depend on
-    the suite, so every ``expect_*`` row of the window is removed first (the data layer owns that
-    name space), and an expectation dropped from the suite leaves no stale row behind.
+    the suite, so every ``expect_*`` row of the window goes too (the data layer owns that name
+    space, ``replace_like``), and an expectation dropped from the suite leaves no stale row.
     """
     with engine.begin() as conn:
-        conn.execute(sa.delete(mw_metric).where(
-            mw_metric.c.model_name == cfg.model.name, mw_metric.c.window_start == window.start,
-            mw_metric.c.window_end == window.end, mw_metric.c.layer == LAYER,
-            mw_metric.c.check_name.like("expect\\_%", escape="\\")))
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name, model_version=version,
-                        window_start=window.start, window_end=window.end, rows=rows)
+                        window_start=window.start, window_end=window.end, rows=rows,
+                        stage=stage, replace_like="expect\\_%")
     log.info("data layer %s %s: %d rows, %d flagged", cfg.model.name, window, len(rows),
              sum(r.status in ("warn", "alert") for r in rows))
     return rows

@@ -29,7 +29,7 @@ from modelwatch.outcome.thresholds import LAYER
 from modelwatch.outcome.windows import EvalWindow, plan_windows
 from modelwatch.warehouse.labels import label_kind
 from modelwatch.warehouse.window_stats import ALL
-from modelwatch.warehouse.writer import replace_metrics
+from modelwatch.warehouse.writer import Stage, replace_metrics
 
 if TYPE_CHECKING:  # the runner imports this package; importing it back would be a cycle
     from modelwatch.window import Window
@@ -99,8 +99,8 @@ def _kpi_since(cfg: MonitorConfig, first: datetime) -> datetime:
     return first - max(spans)
 
 
-def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: str
-                ) -> list[MetricRow]:
+def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: str,
+                stage: Stage | None = None) -> list[MetricRow]:
     """Evaluate the outcome layer as of ``window.end`` and write every evaluated window's rows.
 
     Windows: the ``outcome.lookback_windows`` windows of ``schedule.window`` ending at
@@ -109,7 +109,8 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
     labels matured (``end + labels.delay <= as_of``) gets realized metrics (binary, regression,
     multiclass, see ``outcome/tasks.py``); every window gets estimated ones (binary); labels count
     only if ``label_ts <= as_of``. Each row's details carry its ``window_start``/``window_end``,
-    so the returned list can be told apart by window.
+    so the returned list can be told apart by window. With ``stage`` (the window run this step
+    belongs to) the rows are staged until the run publishes them.
 
     Returns:
         Every row written, oldest window first.
@@ -132,7 +133,7 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
         kpis = fetch_kpis(conn, cfg, starts, as_of) if cfg.tables.kpis else None
         corr_metrics = metrics_of(cfg.model.task, cfg.outcome.kpi_correlation)
         kpi_history = None if kpis is None else load_kpi_history(
-            conn, cfg.model.name, corr_metrics, _kpi_since(cfg, starts[0]), as_of)
+            conn, cfg.model.name, corr_metrics, _kpi_since(cfg, starts[0]), as_of, stage)
         by_window: dict[int, dict] = {}
         for (widx, key), c in cells.items():
             by_window.setdefault(widx, {})[key] = c
@@ -152,6 +153,6 @@ def run_outcome(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: s
                                          w.start, w.end, cfg.schedule.window, {**w.details()})
             version = max(w_stats.versions, key=w_stats.versions.get) if w_stats.versions else None
             replace_metrics(conn, run_id=run_id, model_name=cfg.model.name, model_version=version,
-                            window_start=w.start, window_end=w.end, rows=rows)
+                            window_start=w.start, window_end=w.end, rows=rows, stage=stage)
             written += rows
     return written

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 from modelwatch.drift.seasonal import HistoryPoint
 from modelwatch.metrics import MetricRow
 from modelwatch.outcome.thresholds import LAYER
-from modelwatch.warehouse.tables import mw_metric
 from modelwatch.warehouse.window_stats import ALL
+from modelwatch.warehouse.writer import Stage, visible_metrics
 
 KPI_CHECK = "kpi"
 
@@ -69,18 +69,19 @@ def parse_metric(spec: str) -> tuple[str, str]:
 
 
 def load_kpi_history(conn: Connection, model_name: str, metrics: Iterable[str], since: datetime,
-                     before: datetime) -> KpiHistory:
-    """Stored ``kpi`` rows and the correlated metrics' whole-population rows in ``[since, before)``."""
+                     before: datetime, stage: Stage | None = None) -> KpiHistory:
+    """Stored ``kpi`` rows and the correlated metrics' whole-population rows in ``[since, before)``,
+    with what the earlier steps of the run of ``stage`` staged (its window checks)."""
     pairs = sorted({parse_metric(m) for m in metrics})
-    wanted = [sa.and_(mw_metric.c.layer == LAYER, mw_metric.c.check_name == KPI_CHECK)]
-    wanted += [sa.and_(mw_metric.c.layer == layer, mw_metric.c.check_name == check,
-                       mw_metric.c.slice == ALL) for layer, check in pairs]
-    query = (sa.select(mw_metric.c.layer, mw_metric.c.check_name, mw_metric.c.feature,
-                       mw_metric.c.slice, mw_metric.c.window_start, mw_metric.c.window_end,
-                       mw_metric.c.value)
-             .where(mw_metric.c.model_name == model_name, mw_metric.c.window_start >= since,
-                    mw_metric.c.window_start < before, sa.or_(*wanted))
-             .order_by(mw_metric.c.window_start))
+    t = visible_metrics(model_name, stage)
+    wanted = [sa.and_(t.c.layer == LAYER, t.c.check_name == KPI_CHECK)]
+    wanted += [sa.and_(t.c.layer == layer, t.c.check_name == check, t.c.slice == ALL)
+               for layer, check in pairs]
+    query = (sa.select(t.c.layer, t.c.check_name, t.c.feature, t.c.slice, t.c.window_start,
+                       t.c.window_end, t.c.value)
+             .where(t.c.model_name == model_name, t.c.window_start >= since,
+                    t.c.window_start < before, sa.or_(*wanted))
+             .order_by(t.c.window_start))
     history = KpiHistory(frozenset([(LAYER, KPI_CHECK), *pairs]))
     for layer, check, feature, slice_key, start, end, value in conn.execute(query):
         history.add(layer, check, feature, slice_key,

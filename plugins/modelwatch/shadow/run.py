@@ -34,7 +34,7 @@ from modelwatch.shadow.gate import evidence_period, evidence_windows, gate_rows
 from modelwatch.shadow.labelled import compare_labelled, labelled_rows
 from modelwatch.shadow.rows import LAYER
 from modelwatch.warehouse.tables import create_output_tables, mw_metric
-from modelwatch.warehouse.writer import replace_metrics
+from modelwatch.warehouse.writer import Stage, replace_metrics
 
 if TYPE_CHECKING:
     from modelwatch.window import Window
@@ -77,12 +77,13 @@ def _challenger_version(conn: Connection, cfg: MonitorConfig, start: datetime, e
     return max(seen, key=seen.get) if seen else None
 
 
-def run_shadow(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: str) -> list[MetricRow]:
+def run_shadow(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: str,
+               stage: Stage | None = None) -> list[MetricRow]:
     """Compare champion and challenger for ``window``; write and return the rows (layer ``shadow``).
 
     One transaction; one ``replace_metrics`` call per evaluated window (the current one, then each
     past window re-evaluated with matured labels). Rows of ``mw_metric`` carry the challenger's
-    version as ``model_version``.
+    version as ``model_version``. With ``stage`` the rows are staged until the run publishes.
 
     Raises:
         ContractError: a configured input table does not exist (terminal: fix config or data).
@@ -122,7 +123,7 @@ def run_shadow(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: st
             rows += canary_rows(conn, cfg, window)
         replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                         model_version=versions["challenger"], window_start=window.start,
-                        window_end=window.end, rows=rows)
+                        window_end=window.end, rows=rows, stage=stage)
         written += rows
 
         for w in past:
@@ -137,6 +138,6 @@ def run_shadow(engine: sa.Engine, cfg: MonitorConfig, window: Window, run_id: st
                 continue  # nothing was ever there to compare
             replace_metrics(conn, run_id=run_id, model_name=cfg.model.name,
                             model_version=_challenger_version(conn, cfg, w.start, w.end),
-                            window_start=w.start, window_end=w.end, rows=rows)
+                            window_start=w.start, window_end=w.end, rows=rows, stage=stage)
             written += rows
     return written

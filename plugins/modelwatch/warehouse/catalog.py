@@ -9,17 +9,30 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from modelwatch.errors import ContractError
+
 
 def live_columns(conn: Connection, table: str) -> dict[str, str] | None:
     """Column name → upper-case type name of a live table, or None if it does not exist."""
     schema, _, name = table.rpartition(".")
     schema = schema or None
+    catalog = None
+    if schema and "." in schema:
+        catalog, schema = schema.split(".", 1)
+        if conn.dialect.name != "duckdb":
+            raise ContractError(
+                f"{table}: a catalog-qualified name (catalog.schema.table) is read on DuckDB, where "
+                f"the catalog is the database file or an attached database; {conn.dialect.name} "
+                f"reads the database of its connection only. Fix: write {schema}.{name} and point "
+                f"the warehouse connection at database {catalog!r}")
     if conn.dialect.name == "duckdb":
         cols = sa.table("columns", sa.column("table_name"), sa.column("table_schema"),
-                        sa.column("column_name"), sa.column("data_type"), sa.column("ordinal_position"),
+                        sa.column("table_catalog"), sa.column("column_name"),
+                        sa.column("data_type"), sa.column("ordinal_position"),
                         schema="information_schema")
         query = sa.select(cols.c.column_name, cols.c.data_type).where(cols.c.table_name == name)
         query = query.where(cols.c.table_schema == (schema or sa.func.current_schema()))
+        query = query.where(cols.c.table_catalog == (catalog or sa.func.current_database()))
         rows = conn.execute(query.order_by(cols.c.ordinal_position)).all()
         return {str(n): str(t).upper() for n, t in rows} if rows else None
     inspector = sa.inspect(conn)

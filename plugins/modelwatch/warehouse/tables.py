@@ -27,6 +27,21 @@ mw_metric = sa.Table(
     sa.Index("ix_mw_metric_key", "model_name", "window_start", "window_end", "layer", "check_name"),
 )
 
+# Rows a window's steps computed and have not published yet (``warehouse/writer``): each step of
+# a run stages its rows here, and ``publish_window`` moves all of them into ``mw_metric`` in one
+# transaction, so a reader sees a window's previous rows or all of the new ones, never a mix.
+mw_metric_staged = sa.Table(
+    "mw_metric_staged",
+    metadata,
+    *(sa.Column(c.name, c.type, nullable=c.nullable) for c in mw_metric.columns),
+    sa.Column("run_window_start", sa.DateTime, nullable=False),  # the run this row waits for
+    sa.Column("run_window_end", sa.DateTime, nullable=False),
+    sa.Column("step", sa.String(32), nullable=False),
+    # a LIKE pattern of check names the write owns whole in its (window, layer), e.g. expect\_%
+    sa.Column("replace_like", sa.String(128)),
+    sa.Index("ix_mw_metric_staged_run", "model_name", "run_window_start", "run_window_end"),
+)
+
 mw_alert = sa.Table(
     "mw_alert",
     metadata,
@@ -51,6 +66,10 @@ mw_alert = sa.Table(
     # where the message that announced the episode is, so later windows update it in place
     sa.Column("slack_channel_id", sa.String(64)),
     sa.Column("slack_ts", sa.String(64)),
+    # a post whose answer never came (timeout, killed run): the key its Slack metadata carries and
+    # when it was sent, looked up in the channel before anything is sent again (reconcile.py)
+    sa.Column("claim_key", sa.String(40)),
+    sa.Column("claimed_at", sa.DateTime),
 )
 
 # Slack messages that announced alerts, kept so later windows can edit them in place
@@ -71,7 +90,8 @@ mw_slack_message = sa.Table(
 )
 
 # The weekly alert review: per model, alert family ("rule") and owner, how many alert episodes
-# started in the week and how many were acknowledged or acted on (alerting/review.py).
+# were open in the week (started in it or before) and how many were acknowledged or acted on
+# (alerting/review.py).
 mw_alert_review = sa.Table(
     "mw_alert_review",
     metadata,
@@ -85,6 +105,7 @@ mw_alert_review = sa.Table(
     sa.Column("acked", sa.Integer, nullable=False),
     sa.Column("actioned", sa.Integer, nullable=False),
     sa.Column("action_rate", sa.Float),
+    sa.Column("carried", sa.Integer),  # of the alerts, episodes open since before the week
     sa.Column("suggestion", sa.Text),
     sa.Column("reviewed_at", sa.DateTime, nullable=False),
     sa.Column("posted_at", sa.DateTime),
