@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import Engine
 
-from modelwatch.alerting import actions, store, updates
+from modelwatch.alerting import actions, reconcile, store, updates
 from modelwatch.alerting.grouping import DEFAULT_POLICY, AlertGroup, GroupingPolicy, build_groups
 from modelwatch.alerting.lifecycle import DueItem
 from modelwatch.alerting.message import Links, OwnerMessage, build_messages
@@ -68,6 +68,9 @@ class DeliveryReport:
         covered: Undelivered rows with nothing new to say (a persisting cause): not re-sent.
         delivered: Alerts Slack accepted in this call; messages_sent: messages posted.
         failed: Alerts whose message Slack did not take: kept in the outbox for the next run.
+        in_doubt: Of those, alerts whose post went out without an answer (timeout): the next run
+            looks for it in the channel before sending again (``reconcile``).
+        found_in_slack: Alerts an earlier post in doubt had delivered after all (not re-sent).
         pending: Alerts left undelivered (failed, not configured, or beyond one message's size).
         slack: Where the token came from, or ``not configured``.
     """
@@ -82,6 +85,8 @@ class DeliveryReport:
     covered: int = 0
     delivered: int = 0
     failed: int = 0
+    in_doubt: int = 0
+    found_in_slack: int = 0
     pending: int = 0
     messages_sent: int = 0
     messages_updated: int = 0
@@ -101,7 +106,9 @@ class DeliveryReport:
         out.append(f"{self.model} window {self.window_start} – {self.window_end}: "
                    f"{self.open_groups} open, {self.opened} new, {self.resolved} resolved; "
                    f"{self.due} due, {self.delivered} delivered in {self.messages_sent} message(s), "
-                   f"{self.failed} failed, {self.pending} pending, {self.covered} not repeated, "
+                   f"{self.failed} failed ({self.in_doubt} sent without an answer), "
+                   f"{self.found_in_slack} found already posted, "
+                   f"{self.pending} pending, {self.covered} not repeated, "
                    f"{self.messages_updated} earlier message(s) edited; "
                    f"Slack: {self.slack}")
         return "\n".join(out)
@@ -112,19 +119,27 @@ def _send(engine: Engine, hook: SlackHook, model: str, message: OwnerMessage, re
     """Claim the message's alerts, post it, mark them delivered; failures stay in the outbox."""
     with engine.begin() as conn:
         claimed = [item for item in message.items if store.claim(conn, item)]
-    if not claimed:
-        return
-    if len(claimed) < len(message.items):  # another run took some: send only ours
-        message = rebuild(claimed)
+        if not claimed:
+            return
+        if len(claimed) < len(message.items):  # another run took some: send only ours
+            message = rebuild(claimed)
+        sent_at = utcnow()
+        key = reconcile.delivery_key(message.alert_ids, sent_at)
+        store.mark_sending(conn, message.alert_ids, key, sent_at)
     try:
         answer = hook.post_message(channel=message.channel, text=message.text,
-                                   blocks=message.blocks)
+                                   blocks=message.blocks, metadata=reconcile.metadata(model, key))
     except DeliveryError as exc:
+        if not exc.uncertain:  # Slack answered no: nothing landed, due again next run
+            with engine.begin() as conn:
+                store.release(conn, message.alert_ids)
         report.failed += len(message.items)
+        report.in_doubt += len(message.items) if exc.uncertain else 0
         report.errors.append(f"{message.channel}: {exc}")
         level = logging.ERROR if exc.terminal else logging.WARNING
-        log.log(level, "Slack delivery to %s failed, %d alert(s) kept for the next run: %s",
-                message.channel, len(message.items), exc)
+        log.log(level, "Slack delivery to %s failed, %d alert(s) kept for the next run%s: %s",
+                message.channel, len(message.items),
+                ", which first looks in the channel for this post" if exc.uncertain else "", exc)
         report.lines += [("failed", i.kind, i.alert.severity, message.channel, i.alert.title)
                          for i in message.items]
         return
@@ -229,6 +244,14 @@ def send_due(
     now = now or utcnow()
     report = report or DeliveryReport(model, start.isoformat(), end.isoformat())
     cooldown = cfg.alerting.reminder_after if cooldown is None else cooldown
+    if slack is None:
+        settings = resolve_settings(conn_id=slack_conn_id, resolver=token_resolver)
+        slack = SlackHook.from_settings(settings) if settings else None
+        report.slack = settings.source if settings else "not configured"
+    else:
+        report.slack = "injected hook"
+    if slack is not None:  # posts that went out without an answer: landed, or due again?
+        report.found_in_slack = reconcile.reconcile(engine, slack, model).alerts_found
     with engine.begin() as conn:
         box = store.outbox(conn, model, now=now, cooldown=cooldown)
         report.covered = store.apply_covers(conn, box.covers)
@@ -254,12 +277,6 @@ def send_due(
                               due=items, still_open=context, links=links, run_ids=run_ids)
 
     messages = build(box.due)
-    if slack is None:
-        settings = resolve_settings(conn_id=slack_conn_id, resolver=token_resolver)
-        slack = SlackHook.from_settings(settings) if settings else None
-        report.slack = settings.source if settings else "not configured"
-    else:
-        report.slack = "injected hook"
     for message in messages:
         log.info("Alert message for %s (%s):\n%s", message.owner, message.channel, message.text)
         if slack is None:

@@ -9,14 +9,20 @@ and never shown by ``repr``. ``MODELWATCH_SLACK_BASE_URL`` points the client els
 Retries happen inside the client: HTTP 429 waits for ``Retry-After`` (when it is at most
 ``max_retry_after`` seconds; a longer wait is left to the next run, the outbox keeps the alert),
 and 5xx and connection errors back off exponentially. What still fails raises ``DeliveryError``,
-marked terminal when retrying cannot help (bad token, unknown channel, invalid message).
+marked terminal when retrying cannot help (bad token, unknown channel, invalid message), and
+*uncertain* when no answer came back after the request went out (a read timeout, a dropped
+connection): Slack may have posted it, so the caller must look before posting again
+(``alerting/reconcile``, which reads ``conversations.history``).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
+import socket
+import urllib.error
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -45,12 +51,24 @@ TokenResolver = Callable[[str], "str | None"]
 
 
 class DeliveryError(ModelwatchError):
-    """Slack did not take the message. ``terminal``: retrying the same request cannot succeed."""
+    """Slack did not take the message. ``terminal``: retrying the same request cannot succeed.
+    ``uncertain``: no answer came back after the request was sent; it may have been posted."""
 
-    def __init__(self, message: str, *, terminal: bool = False, code: str | None = None):
+    def __init__(self, message: str, *, terminal: bool = False, code: str | None = None,
+                 uncertain: bool = False):
         super().__init__(message)
         self.terminal = terminal
         self.code = code
+        self.uncertain = uncertain
+
+
+def _sent_without_answer(exc: BaseException) -> bool:
+    """A failure after the request went out: a read timeout or a connection dropped mid-answer.
+    A refused connection or an unknown host never reached Slack."""
+    if isinstance(exc, urllib.error.URLError):
+        return isinstance(exc.reason, (TimeoutError, socket.timeout))
+    return isinstance(exc, (TimeoutError, socket.timeout, ConnectionResetError,
+                            http.client.RemoteDisconnected, http.client.IncompleteRead))
 
 
 @dataclass(frozen=True)
@@ -188,13 +206,40 @@ class SlackHook:
                                 + (" (fix the token, channel or message; retrying will not help)"
                                    if terminal else ""), terminal=terminal, code=code) from None
         except Exception as exc:  # connection refused, timeout, a non-JSON error page
-            raise DeliveryError(f"Slack {method} failed: {type(exc).__name__}: {exc}") from None
+            uncertain = _sent_without_answer(exc)
+            raise DeliveryError(f"Slack {method} failed: {type(exc).__name__}: {exc}"
+                                + (" (sent, no answer: it may have been posted)" if uncertain
+                                   else ""), uncertain=uncertain) from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    def post_message(self, *, channel: str, text: str, blocks: list[dict] | None = None) -> dict:
-        """Post; returns Slack's answer (``channel`` id and ``ts`` of the message)."""
+    def post_message(self, *, channel: str, text: str, blocks: list[dict] | None = None,
+                     metadata: dict | None = None) -> dict:
+        """Post; returns Slack's answer (``channel`` id and ``ts`` of the message). ``metadata``
+        (``event_type`` + ``event_payload``) travels with the message, so a later run can find
+        it in the channel's history."""
         return self._call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False))
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+            metadata=metadata))
+
+    def history(self, *, channel_id: str, oldest: float, limit: int = 200) -> list[dict]:
+        """The channel's messages since ``oldest`` (epoch seconds), newest first, with their
+        metadata (``conversations.history``; scope ``channels:history`` / ``groups:history``)."""
+        answer = self._call("conversations.history", lambda: self.client.conversations_history(
+            channel=channel_id, oldest=f"{oldest:.6f}", limit=limit, include_all_metadata=True))
+        return list(answer.get("messages") or [])
+
+    def channel_id(self, name: str) -> str | None:
+        """The id of channel ``#name`` (``conversations.list``, paged; scope ``channels:read``)."""
+        wanted, cursor = name.lstrip("#"), None
+        while True:
+            answer = self._call("conversations.list", lambda c=cursor: self.client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=c))
+            for channel in answer.get("channels") or []:
+                if channel.get("name") == wanted:
+                    return channel.get("id")
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     def update_message(self, *, channel: str, ts: str, text: str,
                        blocks: list[dict] | None = None) -> dict:

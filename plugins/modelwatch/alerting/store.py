@@ -221,6 +221,37 @@ def claim(conn: Connection, item: DueItem) -> bool:
     ).values(delivery_attempts=mw_alert.c.delivery_attempts + 1)).rowcount == 1
 
 
+def mark_sending(conn: Connection, alert_ids: Iterable[str], key: str, at: datetime) -> None:
+    """Record, before the post, the key its metadata carries: should no answer come back, the
+    next run finds the message by it (``reconcile``)."""
+    for chunk in _chunks(alert_ids):
+        conn.execute(sa.update(mw_alert).where(
+            mw_alert.c.alert_id.in_(chunk), mw_alert.c.delivered_at.is_(None)
+        ).values(claim_key=key, claimed_at=at))
+
+
+def release(conn: Connection, alert_ids: Iterable[str]) -> None:
+    """The post certainly did not land (Slack answered with an error, or it is not in the
+    channel): the alerts are due again like any undelivered row."""
+    for chunk in _chunks(alert_ids):
+        conn.execute(sa.update(mw_alert).where(
+            mw_alert.c.alert_id.in_(chunk), mw_alert.c.delivered_at.is_(None)
+        ).values(claim_key=None, claimed_at=None))
+
+
+def in_doubt(conn: Connection, model: str) -> dict[tuple[str, str], tuple[list[str], datetime]]:
+    """Undelivered alerts whose post went out without an answer: (channel, key) -> ids, sent at."""
+    rows = conn.execute(sa.select(mw_alert.c.alert_id, mw_alert.c.channel, mw_alert.c.claim_key,
+                                  mw_alert.c.claimed_at).where(
+        mw_alert.c.model_name == model, mw_alert.c.delivered_at.is_(None),
+        mw_alert.c.claim_key.is_not(None))).all()
+    out: dict[tuple[str, str], tuple[list[str], datetime]] = {}
+    for alert_id, channel, key, at in rows:
+        ids, first = out.get((channel or "", key), ([], at))
+        out[(channel or "", key)] = ([*ids, alert_id], min(first, at))
+    return out
+
+
 def mark_delivered(conn: Connection, alert_ids: Iterable[str], at: datetime) -> None:
     for chunk in _chunks(alert_ids):
         conn.execute(sa.update(mw_alert).where(
