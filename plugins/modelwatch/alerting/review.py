@@ -1,10 +1,12 @@
 """The weekly alert review: which alert rules earn their pages, and which should be recalibrated.
 
 Per model, alert family (the "rule" an alert comes from: feature drift, score drift, data
-quality, …) and owner, over the alert *episodes* that started in the week (an episode is one
-incident: consecutive windows a cause was open, told once):
+quality, …) and owner, over the alert *episodes* open during the week (an episode is one
+incident: consecutive windows a cause was open, told once) — those that started in it and those
+still open from before, since a page left open all week is the week's burden too:
 
-- ``alerts``: episodes started in the week, ``log``-only ones excluded (nobody was told);
+- ``alerts``: episodes open during the week, ``log``-only ones excluded (nobody was told);
+- ``carried``: of those, episodes that started before the week;
 - ``acked``: episodes someone acknowledged (``modelwatch alerts ack``);
 - ``actioned``: episodes followed by an action — an ack *with a note* (someone looked and said
   what they found), or a decision other than healthy/alert_only (retrain, rollback, promote) in a
@@ -87,6 +89,7 @@ class RuleReview:
     acked: int
     actioned: int
     suggestion: str | None
+    carried: int = 0
 
     @property
     def action_rate(self) -> float | None:
@@ -140,28 +143,30 @@ def review(model: str, eps: Sequence[Episode], decisions: Sequence[tuple[datetim
     acted = sorted(start for start, decision in decisions if decision in ACTIONS)
     grouped: dict[tuple[str, str, str | None], list[bool]] = {}
     acked: dict[tuple[str, str, str | None], int] = {}
+    carried: dict[tuple[str, str, str | None], int] = {}
     for ep in eps:
-        if not week_start <= ep.start < week_end or ep.severity == "log":
-            continue
+        if ep.start >= week_end or ep.end <= week_start or ep.severity == "log":
+            continue  # not open during the week, or nobody was told
         key = (ep.family, ep.owner, ep.channel)
         decided = any(ep.start <= d < ep.end + window for d in acted)
         grouped.setdefault(key, []).append(ep.noted or decided)
         acked[key] = acked.get(key, 0) + ep.acked
+        carried[key] = carried.get(key, 0) + (ep.start < week_start)
     out = []
-    for (family, owner, channel), acts in sorted(grouped.items(), key=lambda kv: kv[0][:2]):
-        out.append(RuleReview(model, family, owner, channel, len(acts), acked[(family, owner,
-                                                                                channel)],
-                              sum(acts), _suggestion(family, len(acts), sum(acts))))
+    for key, acts in sorted(grouped.items(), key=lambda kv: kv[0][:2]):
+        family, owner, channel = key
+        out.append(RuleReview(model, family, owner, channel, len(acts), acked[key], sum(acts),
+                              _suggestion(family, len(acts), sum(acts)), carried[key]))
     return out
 
 
 def review_table(rows: Sequence[RuleReview]) -> str:
     if not rows:
-        return "no alerts in the week"
-    header = ("rule", "owner", "alerts", "acked", "acted on", "action rate")
+        return "no alert episode was open in the week"
+    header = ("rule", "owner", "alerts", "from before", "acked", "acted on", "action rate")
     lines = [header] + [(FAMILIES[r.family].label if r.family in FAMILIES else r.family, r.owner,
-                         str(r.alerts), str(r.acked), str(r.actioned), f"{r.action_rate:.0%}")
-                        for r in rows]
+                         str(r.alerts), str(r.carried), str(r.acked), str(r.actioned),
+                         f"{r.action_rate:.0%}") for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     text += [f"suggestion: {r.suggestion}" for r in rows if r.suggestion]
@@ -175,8 +180,9 @@ def owner_message(model: str, owner: str, rows: Sequence[RuleReview], week_start
              f"{week_start:%Y-%m-%d} – {week_end - timedelta(seconds=1):%Y-%m-%d}"]
     for r in rows:
         label = FAMILIES[r.family].label if r.family in FAMILIES else r.family
-        lines.append(f"• {label}: {r.alerts} alert(s), {r.acked} acked ({r.ack_rate:.0%}), "
-                     f"{r.actioned} acted on ({r.action_rate:.0%})")
+        before = f" ({r.carried} open from before the week)" if r.carried else ""
+        lines.append(f"• {label}: {r.alerts} alert(s){before}, {r.acked} acked "
+                     f"({r.ack_rate:.0%}), {r.actioned} acted on ({r.action_rate:.0%})")
     suggestions = [r.suggestion for r in rows if r.suggestion]
     lines += [f":wrench: {s}" for s in suggestions] or ["Every rule was acted on often enough: "
                                                         "nothing to recalibrate."]
@@ -221,6 +227,7 @@ def run_review(engine: Engine, cfg: MonitorConfig, week_start: datetime, week_en
                 "model_name": model, "week_start": week_start, "week_end": week_end,
                 "family": r.family, "owner": r.owner, "channel": r.channel, "alerts": r.alerts,
                 "acked": r.acked, "actioned": r.actioned, "action_rate": r.action_rate,
+                "carried": r.carried,
                 "suggestion": r.suggestion, "reviewed_at": now,
                 "posted_at": now if r.owner in posted else None} for r in reviewed])
     log.info("Alert review of %s, week %s:\n%s", model, f"{week_start:%Y-%m-%d}",
