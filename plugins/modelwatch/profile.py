@@ -50,8 +50,8 @@ from modelwatch.warehouse.window_stats import (
     numeric_columns,
 )
 
-PROFILE_FORMAT = 6  # 5: reference sample for exact KS, S3 reference identity;
-# 6: the sample in its own column (read only when a window needs it)
+PROFILE_FORMAT = 7  # 5: reference sample for exact KS, S3 reference identity;
+# 6: the sample in its own column (read only when a window needs it); 7: confidence spread and rows
 GRID_CELLS = 2048
 GRID_RANGE = (0.005, 0.995)
 MAX_REFERENCE_WINDOWS = 200
@@ -289,6 +289,8 @@ def compute_profile(conn: Connection, cfg: MonitorConfig, table: str | None = No
         for name in categorical_columns(cfg)
     }
     confidence = {name: {"mean_confidence": whole.mean_confidence(name),
+                         "confidence_std": whole.confidence_std(name),
+                         "rows": whole.confidence_count(name),
                          "high_confidence_share": whole.high_confidence_share(name)}
                   for name in confidence_columns(cfg)}
     sample = reference_sample(conn, cfg, source, segments) if wants_exact_ks(cfg) else None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from modelwatch.config.schema import MonitorConfig
-from modelwatch.metrics import MetricRow, judge
+from modelwatch.metrics import MetricRow, judge, judge_change
 from modelwatch.profile import Profile
+from modelwatch.sampling import share_change_error
 from modelwatch.warehouse.window_stats import WindowStats
 
 
@@ -20,7 +21,8 @@ def row_count_change(cfg: MonitorConfig, stats: WindowStats, profile: Profile) -
 
 
 def null_rate_increase(cfg: MonitorConfig, stats: WindowStats, profile: Profile) -> list[MetricRow]:
-    """Per feature: null rate now minus null rate in the reference (absolute, in share of rows)."""
+    """Per feature: null rate now minus null rate in the reference (absolute, in share of rows),
+    against levels raised to its sampling error at the window's row count."""
     rows = []
     reference = {**profile.data["numeric"], **profile.data["categorical"]}
     for name in [f.name for f in cfg.features]:
@@ -28,8 +30,11 @@ def null_rate_increase(cfg: MonitorConfig, stats: WindowStats, profile: Profile)
         ref_rate = reference[name]["null_rate"] or 0.0
         increase = None if current is None else max(current - ref_rate, 0.0)
         details = {"null_rate": current, "reference_null_rate": ref_rate}
-        rows.append(judge("data", "null_rate_increase", name, increase,
-                          cfg.thresholds.for_check("null_rate_increase", name), details))
+        error = None if current is None else share_change_error(
+            current * stats.rows, stats.rows, ref_rate, profile.data.get("rows"))
+        rows.append(judge_change("data", "null_rate_increase", name, increase,
+                                 cfg.thresholds.for_check("null_rate_increase", name), details,
+                                 sampling_error=error, rows=stats.rows))
     return rows
 
 

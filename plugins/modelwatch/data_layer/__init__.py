@@ -150,7 +150,8 @@ def _feature_rows(cfg: MonitorConfig, reference: dict, specs: list[FeatureSpec],
                 rows.append(skipped(defaulting.CHECK, spec.name, "empty_reference"))
             else:
                 shares = [c["share"] for c in entry["candidates"]]
-                rows.append(defaulting.silent_default(cfg, spec.name, spec.kind, spec.candidates, shares, n))
+                rows.append(defaulting.silent_default(cfg, spec.name, spec.kind, spec.candidates,
+                                                      shares, n, entry.get("valid")))
         if spec.kind == "numeric":
             rows.append(integrity.non_finite(cfg, spec.name, n))
             if settings.ranges.enabled:

@@ -10,15 +10,17 @@ won't fix this: the feature is broken upstream.
 from __future__ import annotations
 
 from modelwatch.config.schema import MonitorConfig
-from modelwatch.data_layer.rows import judged, pct, share, skipped
+from modelwatch.data_layer.rows import judged, judged_change, pct, share, skipped
 from modelwatch.data_layer.scan import Candidate, FeatureCounts
 from modelwatch.metrics import MetricRow
+from modelwatch.sampling import share_change_error
 
 CHECK = "silent_default_share"
 
 
 def silent_default(cfg: MonitorConfig, name: str, kind: str, candidates: tuple[Candidate, ...],
-                   reference_shares: list[float | None], counts: FeatureCounts) -> MetricRow:
+                   reference_shares: list[float | None], counts: FeatureCounts,
+                   reference_values: int | None = None) -> MetricRow:
     """The watched constant whose share rose most against the reference, judged."""
     valid = counts.valid(kind)
     if counts.non_null == 0:
@@ -35,12 +37,13 @@ def silent_default(cfg: MonitorConfig, name: str, kind: str, candidates: tuple[C
         now = share(n, valid)
         increase = now - (ref_share or 0.0)
         if best is None or increase > best[0]:
-            best = (increase, candidate, now, ref_share)
-    increase, candidate, now, ref_share = best
+            best = (increase, candidate, now, ref_share, n)
+    increase, candidate, now, ref_share, n = best
     increase = max(increase, 0.0)
     details = {"value": candidate.value, "constant": candidate.label, "window_share": now,
                "reference_share": ref_share, "values": valid}
-    row = judged(cfg, CHECK, name, increase, details)
+    row = judged_change(cfg, CHECK, name, increase, details, rows=valid,
+                        sampling_error=share_change_error(n, valid, ref_share, reference_values))
     if row.status in ("warn", "alert"):
         message = (f"{name} silently defaulted to {candidate.describe()} in {pct(now)} of rows "
                    f"(reference {pct(ref_share)}): a broken join or fill upstream, not drift")

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from modelwatch.config.schema import MonitorConfig
-from modelwatch.data_layer.rows import judged, pct, share, skipped
+from modelwatch.data_layer.rows import judged_change, pct, share, skipped
 from modelwatch.data_layer.scan import FeatureCounts
 from modelwatch.metrics import MetricRow
+from modelwatch.sampling import share_change_error
 
 CHECK = "out_of_range_share"
 
@@ -24,7 +25,9 @@ def out_of_range(cfg: MonitorConfig, name: str, bounds: tuple[float, float] | No
     lo, hi = bounds
     details = {"outside": counts.out_of_range, "values": counts.finite, "low": lo, "high": hi,
                "reference_share": reference_share}
-    row = judged(cfg, CHECK, name, value, details)
+    row = judged_change(cfg, CHECK, name, value, details, rows=counts.finite,
+                        sampling_error=share_change_error(counts.out_of_range, counts.finite,
+                                                          reference_share, None))
     row.details["message"] = (f"{name}: {pct(value)} of values outside [{lo:.6g}, {hi:.6g}] "
                               f"(reference {pct(reference_share)})")
     return row

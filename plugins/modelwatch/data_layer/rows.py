@@ -8,7 +8,7 @@ number" is as visible as the number itself.
 from __future__ import annotations
 
 from modelwatch.config.schema import ConstantThreshold, MonitorConfig
-from modelwatch.metrics import MetricRow, judge
+from modelwatch.metrics import MetricRow, judge, judge_change
 
 LAYER = "data"
 
@@ -59,6 +59,14 @@ def judged(cfg: MonitorConfig, check: str, feature: str | None, value: float | N
            details: dict) -> MetricRow:
     """The value against its level; ``details`` should hold a ``message``."""
     return judge(LAYER, check, feature, value, threshold_for(cfg, check, feature), details)
+
+
+def judged_change(cfg: MonitorConfig, check: str, feature: str | None, value: float | None,
+                  details: dict, *, sampling_error: float | None, rows: int | None) -> MetricRow:
+    """Like ``judged``, with the levels raised to the change's sampling error at ``rows``
+    (``metrics.judge_change``): for shares compared with their reference share."""
+    return judge_change(LAYER, check, feature, value, threshold_for(cfg, check, feature), details,
+                        sampling_error=sampling_error, rows=rows)
 
 
 def skipped(check: str, feature: str | None, condition: str, message: str | None = None,

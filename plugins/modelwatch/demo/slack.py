@@ -23,8 +23,10 @@ def slack_summary(path: Path, limit_per_channel: int = 8) -> str:
     """Per channel: posts, edits, and the first line of each post (what a phone shows)."""
     if not path.is_file():
         return "Slack: nothing recorded"
+    from modelwatch.demo.slack_server import channel_id_of
+
     posts: dict[str, list[str]] = {}
-    edits: dict[str, int] = {}
+    edits: dict[str, int] = {}  # by channel id: chat.update names the id Slack answered with
     for line in path.read_text().splitlines():
         entry = json.loads(line)
         if entry.get("status") != 200:
@@ -35,6 +37,9 @@ def slack_summary(path: Path, limit_per_channel: int = 8) -> str:
             posts.setdefault(channel, []).append((body.get("text") or "").splitlines()[0])
         elif entry["method"] == "chat.update":
             edits[channel] = edits.get(channel, 0) + 1
+    names = {channel_id_of(name): name for name in posts}
+    for channel_id in [c for c in edits if c in names]:
+        edits[names[channel_id]] = edits.get(names[channel_id], 0) + edits.pop(channel_id)
     lines = [f"Slack (local fake Web API; every request in {path}):"]
     for channel in sorted(set(posts) | set(edits)):
         sent = posts.get(channel, [])

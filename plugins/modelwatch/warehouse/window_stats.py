@@ -26,6 +26,7 @@ counts per value of every categorical column (one ``UNION ALL``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -80,12 +81,24 @@ class SliceStats:
     numeric: dict[str, NumericSummary] = field(default_factory=dict)
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
     confidence_sum: dict[str, float] = field(default_factory=dict)
+    confidence_sq_sum: dict[str, float] = field(default_factory=dict)
     high_confidence: dict[str, int] = field(default_factory=dict)
+
+    def confidence_count(self, score: str) -> int:
+        return self.numeric[score].count if score in self.numeric else 0
 
     def mean_confidence(self, score: str) -> float | None:
         """Mean of max(p, 1 - p): how sure the binary model is, on average."""
         n = self.numeric[score].count if score in self.numeric else 0
         return self.confidence_sum.get(score, 0.0) / n if n else None
+
+    def confidence_std(self, score: str) -> float | None:
+        """Spread of max(p, 1 - p), for the sampling error of its mean (None below 2 rows)."""
+        n = self.confidence_count(score)
+        if n < 2 or score not in self.confidence_sq_sum:
+            return None
+        mean = self.confidence_sum.get(score, 0.0) / n
+        return math.sqrt(max(self.confidence_sq_sum[score] / n - mean * mean, 0.0) * n / (n - 1))
 
     def high_confidence_share(self, score: str) -> float | None:
         n = self.numeric[score].count if score in self.numeric else 0
@@ -330,6 +343,7 @@ def compute_window_stats(
         confidence = sa.case((p >= 0.5, p), else_=1.0 - p)
         scalar_cols += [
             sa.func.sum(confidence).label(f"conf{i}"),
+            sa.func.sum(confidence * confidence).label(f"confsq{i}"),
             sa.func.sum(sa.case((confidence >= HIGH_CONFIDENCE, 1), else_=0)).label(f"hc{i}"),
         ]
     query = sa.select(*scalar_cols)
@@ -354,6 +368,8 @@ def compute_window_stats(
             for i, name in enumerate(confident):
                 target.confidence_sum[name] = (target.confidence_sum.get(name, 0.0)
                                                + float(row[f"conf{i}"] or 0.0))
+                target.confidence_sq_sum[name] = (target.confidence_sq_sum.get(name, 0.0)
+                                                  + float(row[f"confsq{i}"] or 0.0))
                 target.high_confidence[name] = (target.high_confidence.get(name, 0)
                                                 + int(row[f"hc{i}"] or 0))
 

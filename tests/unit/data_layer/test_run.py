@@ -59,7 +59,13 @@ def test_a_constant_common_in_the_reference_is_judged_by_its_increase(duck) -> N
     assert row.details["window_share"] == 19 / 60
     assert row.details["reference_share"] == 0.2
     assert row.value == 19 / 60 - 0.2
-    assert row.status == "warn"
+    # +7 of 60 rows is 2 standard errors: within chance at this size, whatever the 0.1 level says
+    assert row.status == "ok" and row.details["level_basis"] == "sampling_error"
+    assert row.details["rows"] == 60 and 0.04 < row.details["sampling_error"] < 0.07
+
+    window.loc[:40, "visits"] = 0.0  # now 41 of 60: far beyond chance
+    profile = seed(duck, window)
+    assert metric(run(duck, profile), "silent_default_share", "visits").status == "alert"
 
 
 def test_out_of_range_share_counts_values_beyond_p1_p99_with_margin(duck) -> None:
