@@ -31,6 +31,9 @@ class Family:
 _ALL = (
     Family("pipeline", "data pipeline degraded", "data_quality.md"),
     Family("data_quality", "data quality", "data_quality.md"),
+    # Drift on a large share of the features with no data-quality evidence: the population
+    # changed (or its mix did) — titled as drift, never as a broken pipeline.
+    Family("broad_drift", "data drift on many features", "feature_drift.md"),
     Family("feature_drift", "feature drift", "feature_drift.md"),
     Family("score_drift", "score drift", "score_drift.md"),
     Family("model_behaviour", "model behaviour", "score_drift.md"),

@@ -5,12 +5,18 @@ read one line per *cause*. The rules, in order:
 
 - Only rows in ``warn`` or ``alert`` count; each row's severity is its owner's policy for its
   status (``owners.<layer>.severity``), and a group's severity is the highest of its members'.
-- Data layer: when data-quality checks flag several features at once, or drift touches a large
-  share of the features, the cause is upstream, not the world changing — every data-layer row
-  becomes one ``data pipeline degraded: N features`` group. Otherwise a feature with a
-  data-quality finding gets one ``data quality`` group that also holds its drift rows (the drift
-  is a symptom), and a feature with drift only gets one ``feature drift`` group across all methods
-  and slices. Table-level checks (row count, freshness, schema, …) form one group.
+- Data layer: when data-quality checks (nulls, silent defaults, skew, schema, GX) flag
+  several features at once, or one does while drift touches a large share of the features, the
+  cause is upstream — every data-layer row becomes one ``data pipeline degraded: N features``
+  group. Drift on a large share of the features *without* such evidence (values beyond the
+  reference's range move with a shift, so they are not evidence) is the population changing: one
+  ``data drift on many features`` group, titled as drift. Otherwise a feature with
+  a data-quality finding gets one ``data quality`` group that also holds its drift rows (the
+  drift is a symptom), and a feature with drift only gets one ``feature drift`` group across all
+  methods and slices. Table-level checks (row count, freshness, schema, …) form one group.
+- Drift-only groups (feature, score, broad drift) *notify* instead of paging when the window's
+  estimated or realized performance was measured and stayed within its levels
+  (``alerting.page_drift_when_performance_holds`` turns that off); the evidence says so.
 - Model layer: one group per score column for score drift, one for the model's behaviour.
 - Shadow, outcome and infrastructure: one group per family, except realized performance: one
   group per slice, whatever matured windows show it (``findings``).
@@ -47,6 +53,8 @@ _PER_SUBJECT = {"feature_drift", "data_quality", "score_drift", "model_behaviour
 # Families split by slice: a realized drop in region=north and one in the whole population are
 # two causes (retrain vs a slice to look at), each one episode across the windows that show it.
 _PER_SLICE = {"realized_performance"}
+DRIFT_ONLY = {"feature_drift", "score_drift", "broad_drift"}
+PERFORMANCE = {"performance", "realized_performance"}
 
 
 @dataclass(frozen=True)
@@ -227,6 +235,15 @@ def _drift_phrase(members: list[Member]) -> str:
     return ", ".join(parts)
 
 
+# Values beyond the reference's range: what a shifted population does too, so no evidence of a
+# broken pipeline on its own (nulls, silent defaults, skew, schema and GX findings are).
+_DRIFT_LIKE = frozenset({"out_of_range_share"})
+
+
+def _moves_with_drift(check: str) -> bool:
+    return is_drift_check(check) or check in _DRIFT_LIKE
+
+
 def _is_trend(check: str) -> bool:
     from modelwatch.drift.changepoint import DETECTORS
 
@@ -248,6 +265,9 @@ def _title(cfg: MonitorConfig, family: str, subject: str, members: list[Member])
         return f"{label}: {_plural(len(features), 'feature')}{table} ({'; '.join(what)})"
     if family in ("feature_drift", "score_drift"):
         return f"{label}: {subject} ({_drift_phrase(members)})"
+    if family == "broad_drift":
+        features = {m.feature for m in members if m.feature}
+        return f"{label}: {_plural(len(features), 'feature')} ({_drift_phrase(members)})"
     if family == "data_quality":
         quality = [m.check for m in members if not is_drift_check(m.check)]
         drift = [m for m in members if is_drift_check(m.check)]
@@ -276,17 +296,36 @@ def _evidence(members: list[Member], limit: int, with_feature: bool,
     return tuple(lines)
 
 
+def performance_holds(cfg: MonitorConfig, metrics: Iterable[object]) -> str | None:
+    """The performance rows that show the model still performs: whole-population estimated or
+    realized performance measured in the run's findings, none of it crossing (None otherwise:
+    nothing measured, or something moved)."""
+    measured = []
+    for metric in metrics:
+        row = _row(metric)
+        if row["layer"] != "outcome" or classify(row["layer"], row["check_name"]) not in PERFORMANCE:
+            continue
+        if row["status"] in STATUS_RANK:
+            return None
+        if row["status"] == "ok" and (row.get("slice") or ALL_SLICES) == ALL_SLICES:
+            measured.append(row["check_name"])
+    return _names(sorted(set(measured))) if measured else None
+
+
 def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
                  policy: GroupingPolicy = DEFAULT_POLICY) -> list[AlertGroup]:
     """The window's alert groups, most severe first (pure: rows in, groups out)."""
+    metrics = list(metrics)
     members = members_of(cfg, metrics)
     keyed: dict[tuple[str, str, str], list[Member]] = {}
 
     data = [m for m in members if m.layer == "data"]
-    quality_features = {m.feature for m in data if m.feature and not is_drift_check(m.check)}
+    quality_features = {m.feature for m in data if m.feature and not _moves_with_drift(m.check)}
     flagged_features = {m.feature for m in data if m.feature}
+    mass = len(flagged_features) >= policy.mass_threshold(len(cfg.features))
     pipeline = (len(quality_features) >= policy.pipeline_quality_features
-                or len(flagged_features) >= policy.mass_threshold(len(cfg.features)))
+                or (bool(quality_features) and mass))
+    broad_drift = not pipeline and mass
     for m in members:
         family = classify(m.layer, m.check)
         subject = (m.feature or "") if family in _PER_SUBJECT else ""
@@ -297,18 +336,25 @@ def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
                 family, subject = "pipeline", ""
             elif m.feature in quality_features:
                 family = "data_quality"
+            elif broad_drift and _moves_with_drift(m.check):
+                family, subject = "broad_drift", ""
         keyed.setdefault((m.layer, family, subject), []).append(m)
 
+    holds = None if cfg.alerting.page_drift_when_performance_holds else performance_holds(
+        cfg, metrics)
     groups = []
     for (layer, family, subject), group in keyed.items():
         owner = owner_for(cfg, layer)
+        severity = max_severity(m.severity for m in group)
+        evidence = _evidence(group, policy.evidence_lines, with_feature=not subject, family=family)
+        if holds and family in DRIFT_ONLY and severity == "page":
+            severity = "notify"
+            evidence += (f"performance holds ({holds}): notified, not paged "
+                         "(alerting.page_drift_when_performance_holds)",)
         groups.append(AlertGroup(
             fingerprint=fingerprint(cfg.model.name, layer, family, subject), model=cfg.model.name,
-            layer=layer, family=family, subject=subject,
-            severity=max_severity(m.severity for m in group),
-            title=_title(cfg, family, subject, group),
-            evidence=_evidence(group, policy.evidence_lines, with_feature=not subject,
-                               family=family),
+            layer=layer, family=family, subject=subject, severity=severity,
+            title=_title(cfg, family, subject, group), evidence=evidence,
             owner=owner.team, channel=owner.slack_channel, members=tuple(group),
         ))
     groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], LAYER_ORDER.get(g.layer, 9), g.title))

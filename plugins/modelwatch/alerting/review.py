@@ -47,6 +47,8 @@ ACTIONS = ("retrain", "rollback", "promote")
 _ADVICE = {
     "feature_drift": "use `type: calibrated` (or `seasonal` for weekly traffic) thresholds for its "
                      "drift methods, raise `min_alert`, or lower the feature's `importance`",
+    "broad_drift": "use `type: calibrated` or `seasonal` drift thresholds, or refresh the "
+                   "reference if the population changed for good (retrain)",
     "score_drift": "calibrate `score_psi` on the reference (`type: calibrated`) or raise its "
                    "`min_alert`",
     "model_behaviour": "raise the confidence checks' levels in `thresholds.defaults`",

@@ -534,6 +534,11 @@ class Alerting(Strict):
         description="Dedup cooldown: an open, unacknowledged alert is re-sent as a reminder after "
         "this long without a message about it; until then each run only updates its `mw_alert` "
         "row and edits its Slack message. An acknowledged alert is never reminded.")
+    page_drift_when_performance_holds: bool = Field(
+        False, description="Page drift-only alerts (feature, score or broad drift) even when the "
+        "window's estimated or realized performance is measured and within its levels. By "
+        "default such alerts notify instead: drift that does not move performance is for the "
+        "next working day, not for a night page.")
 
     @field_validator("reminder_after")
     @classmethod

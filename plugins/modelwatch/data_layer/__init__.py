@@ -125,6 +125,7 @@ def run_data_layer(engine: sa.Engine, cfg: MonitorConfig, profile: Profile, wind
                                     offline)
         if settings.offline_freshness.enabled:
             rows.append(offline_freshness(conn, cfg, end, live_columns(conn, cfg.tables.offline_features)))
+    rows = defaulting.corroborate(rows)  # a fill confirmed (or not) by the skew checks
     if settings.great_expectations.enabled:
         from modelwatch.data_layer.expectations import expectation_rows
 
@@ -142,6 +143,7 @@ def _spec(cfg: MonitorConfig, profile: Profile, reference: dict, name: str, kind
 def _feature_rows(cfg: MonitorConfig, reference: dict, specs: list[FeatureSpec], counts) -> list[MetricRow]:
     settings = cfg.data_layer
     rows = []
+    rows_in_window = counts.rows
     for spec in specs:
         n = counts.features[spec.name]
         entry = reference["features"].get(spec.name)
@@ -150,8 +152,11 @@ def _feature_rows(cfg: MonitorConfig, reference: dict, specs: list[FeatureSpec],
                 rows.append(skipped(defaulting.CHECK, spec.name, "empty_reference"))
             else:
                 shares = [c["share"] for c in entry["candidates"]]
-                rows.append(defaulting.silent_default(cfg, spec.name, spec.kind, spec.candidates,
-                                                      shares, n, entry.get("valid")))
+                rows.append(defaulting.silent_default(
+                    cfg, spec.name, spec.kind, spec.candidates, shares, n, entry.get("valid"),
+                    null_share=1.0 - n.valid(spec.kind) / rows_in_window if rows_in_window else None,
+                    reference_null_share=1.0 - entry["valid"] / reference["rows"]
+                    if reference["rows"] and entry.get("valid") is not None else None))
         if spec.kind == "numeric":
             rows.append(integrity.non_finite(cfg, spec.name, n))
             if settings.ranges.enabled:

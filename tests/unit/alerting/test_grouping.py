@@ -63,15 +63,51 @@ def test_quality_findings_on_many_features_are_one_pipeline_incident(demo_cfg) -
 
 
 @pytest.mark.parametrize(("n_features", "expected_groups"), [(6, 6), (7, 1)])
-def test_drift_on_a_large_share_of_features_is_a_pipeline_incident(demo_cfg, n_features,
-                                                                     expected_groups) -> None:
-    # 21 features, share 0.3 -> at least 7 features flagged at once means upstream breakage
+def test_drift_alone_on_a_large_share_of_features_is_titled_as_drift(demo_cfg, n_features,
+                                                                      expected_groups) -> None:
+    # 21 features, share 0.3: 7 drifting at once is one cause, but with no data-quality
+    # evidence it is the population changing, not a broken pipeline
     rows = [r for f in demo_cfg.features[:n_features]
             for r in drift(f.name, methods=("psi",), slices=("all",))]
     groups = build_groups(demo_cfg, rows)
     assert len(groups) == expected_groups
+    assert not any("pipeline" in g.title for g in groups)
     if expected_groups == 1:
-        assert groups[0].title == "data pipeline degraded: 7 features (drift on 7)"
+        assert groups[0].title == "data drift on many features: 7 features (1 method, 1 slice)"
+        assert groups[0].family == "broad_drift"
+
+
+def test_mass_drift_with_a_quality_finding_is_a_pipeline_incident(demo_cfg) -> None:
+    names = [f.name for f in demo_cfg.features[:7]]
+    rows = [r for name in names for r in drift(name, methods=("psi",), slices=("all",))]
+    rows.append(row("data", "null_rate_increase", names[0], 0.3, "alert", threshold=0.05))
+    groups = build_groups(demo_cfg, rows)
+    assert [g.title for g in groups] == [
+        "data pipeline degraded: 7 features (null_rate_increase; drift on 7)"]
+
+
+def _performance(status: str, check: str = "estimated_roc_auc") -> dict:
+    return row("outcome", check, None, 0.8, status)
+
+
+@pytest.mark.parametrize(("outcome", "severity"), [
+    ([_performance("ok")], "notify"),  # measured and within its levels: not a night page
+    ([_performance("ok"), _performance("warn", "roc_auc")], "page"),  # performance moved
+    ([], "page"),  # nothing measured: drift is all there is to go on
+])
+def test_drift_only_alerts_page_only_when_performance_is_not_seen_to_hold(
+        demo_cfg, outcome, severity) -> None:
+    groups = build_groups(demo_cfg, drift("device_risk") + outcome)
+    drift_group = next(g for g in groups if g.family == "feature_drift")
+    assert drift_group.severity == severity
+    assert ("performance holds (estimated_roc_auc)" in drift_group.summary) == (severity == "notify")
+
+
+def test_paging_drift_whatever_the_performance_is_one_setting(demo_cfg) -> None:
+    cfg = demo_cfg.model_copy(update={"alerting": demo_cfg.alerting.model_copy(
+        update={"page_drift_when_performance_holds": True})})
+    groups = build_groups(cfg, drift("device_risk") + [_performance("ok")])
+    assert next(g for g in groups if g.family == "feature_drift").severity == "page"
 
 
 def test_drift_of_a_feature_with_a_quality_finding_is_a_data_quality_symptom(demo_cfg) -> None:

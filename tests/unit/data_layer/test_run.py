@@ -63,9 +63,18 @@ def test_a_constant_common_in_the_reference_is_judged_by_its_increase(duck) -> N
     assert row.status == "ok" and row.details["level_basis"] == "sampling_error"
     assert row.details["rows"] == 60 and 0.04 < row.details["sampling_error"] < 0.07
 
-    window.loc[:40, "visits"] = 0.0  # now 41 of 60: far beyond chance
+    window.loc[:40, "visits"] = 0.0  # now 41 of 60: far beyond chance, but no sign of a fill
     profile = seed(duck, window)
-    assert metric(run(duck, profile), "silent_default_share", "visits").status == "alert"
+    shifted = metric(run(duck, profile), "silent_default_share", "visits")
+    assert shifted.status == "ok" and shifted.details["diagnosis"] == "population_shift"
+    assert shifted.details["judged_status"] == "alert"  # what the level alone said
+    assert "a population change, reported by the drift checks" in shifted.details["message"]
+
+    window.loc[:, "visits"] = 0.0  # every row: a fill
+    profile = seed(duck, window)
+    filled = metric(run(duck, profile), "silent_default_share", "visits")
+    assert filled.status == "alert" and filled.details["diagnosis"] == "fill"
+    assert set(filled.details["evidence"]) == {"near_total"}
 
 
 def test_out_of_range_share_counts_values_beyond_p1_p99_with_margin(duck) -> None:
