@@ -18,6 +18,7 @@ from modelwatch.alerting import SlackHook, deliver_alerts
 from modelwatch.alerting.store import ack
 from modelwatch.clock import utcnow
 from modelwatch.config.schema import ConstantThreshold
+from modelwatch.demo.slack_server import channel_id_of
 from modelwatch.metrics import judge
 from modelwatch.runner import Window
 from modelwatch.warehouse.engine import engine_for_url
@@ -305,7 +306,7 @@ def test_a_persisting_cause_edits_its_announcement_instead_of_repeating_it(stack
     data_edit = next(e for e in edits if "device_risk" in e.body["text"])
     assert "still open in window 2026-09-21 (2 windows" in data_edit.body["text"]
     assert data_edit.body["text"].startswith(data_post.body["text"])  # the original, kept
-    assert data_edit.body["channel"] == "#fraud-data" and data_edit.body["ts"]
+    assert data_edit.body["channel"] == channel_id_of("#fraud-data") and data_edit.body["ts"]
 
     stack.day(1, metrics(DRIFT), rerun=True)  # a rerun of the window: the same edit, not resent
     assert len(slack.calls("chat.update")) == 2

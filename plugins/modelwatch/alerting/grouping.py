@@ -296,6 +296,21 @@ def _evidence(members: list[Member], limit: int, with_feature: bool,
     return tuple(lines)
 
 
+def absorbed_fingerprints(group: AlertGroup) -> set[str]:
+    """Fingerprints the group's members would have on their own (a feature's ``feature drift``
+    or ``data quality`` alert): an earlier alert of one of them is not over when its feature now
+    alerts inside this group, it is folded into it."""
+    out = set()
+    for m in group.members:
+        family = classify(m.layer, m.check)
+        subject = (m.feature or "") if family in _PER_SUBJECT else ""
+        if family in _PER_SLICE:
+            subject = m.slice
+        out.add(fingerprint(group.model, m.layer, family, subject))
+    out.discard(group.fingerprint)
+    return out
+
+
 def performance_holds(cfg: MonitorConfig, metrics: Iterable[object]) -> str | None:
     """The performance rows that show the model still performs: whole-population estimated or
     realized performance measured in the run's findings, none of it crossing (None otherwise:

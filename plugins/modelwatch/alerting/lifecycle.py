@@ -39,10 +39,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from modelwatch.alerting.grouping import SEVERITY_RANK, AlertGroup, alert_id, max_severity
+from modelwatch.alerting.grouping import (
+    SEVERITY_RANK,
+    AlertGroup,
+    absorbed_fingerprints,
+    alert_id,
+    max_severity,
+)
 
 OPEN_STATES = ("open", "acked")
 REOPENED = " (reopened)"
+FOLDED = "folded into "  # how a closed episode's summary starts when its cause joined a group
 DEFAULT_COOLDOWN = timedelta(days=7)
 KINDS = ("new", "reopened", "escalated", "reminder", "resolved")
 
@@ -139,6 +146,8 @@ def plan_window(
     """
     plan = WindowPlan()
     present = set()
+    groups = list(groups)
+    folded_into = {fp: g.title for g in groups for fp in absorbed_fingerprints(g)}
     for group in groups:
         present.add(group.fingerprint)
         earlier = history.get(group.fingerprint, [])
@@ -191,15 +200,19 @@ def plan_window(
             continue
         prev = earlier[-1]
         episode = episode_before(earlier, len(earlier) - 1) + [prev]
-        plan.resolved += 1
         team, channel = owner_of(prev.layer)
+        folded = folded_into.get(fp)
+        # folded: the cause still alerts, inside a larger group that announces it; the episode
+        # closes without telling anyone it is resolved (its own message says where it went)
+        plan.resolved += folded is None
         plan.inserts.append({
             "alert_id": alert_id(fp, window_start, window_end), "fingerprint": fp,
             "model_name": model, "layer": prev.layer,
             "severity": max_severity(r.severity for r in episode), "title": prev.base_title,
-            "summary": prev.summary, "owner": team, "channel": channel,
-            "window_start": window_start, "window_end": window_end, "status": "resolved",
-            "first_seen": prev.first_seen, "last_seen": now, "delivered_at": None,
+            "summary": f"{FOLDED}{folded}" if folded else prev.summary, "owner": team,
+            "channel": channel, "window_start": window_start, "window_end": window_end,
+            "status": "resolved", "first_seen": prev.first_seen, "last_seen": now,
+            "delivered_at": now if folded else None,
             "delivery_attempts": 0, "acked_by": prev.acked_by, "ack_note": prev.ack_note,
         })
     return plan

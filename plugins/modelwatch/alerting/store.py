@@ -253,10 +253,12 @@ def in_doubt(conn: Connection, model: str) -> dict[tuple[str, str], tuple[list[s
 
 
 def mark_delivered(conn: Connection, alert_ids: Iterable[str], at: datetime) -> None:
+    """Delivered: the claim is settled (a later change of the row, e.g. its resolution, is a new
+    delivery with a new key, never mistaken for this post)."""
     for chunk in _chunks(alert_ids):
         conn.execute(sa.update(mw_alert).where(
             mw_alert.c.alert_id.in_(chunk), mw_alert.c.delivered_at.is_(None)
-        ).values(delivered_at=at))
+        ).values(delivered_at=at, claim_key=None, claimed_at=None))
 
 
 def still_open(conn: Connection, model: str, window_start: datetime, window_end: datetime,

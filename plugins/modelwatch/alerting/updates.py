@@ -22,7 +22,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from modelwatch.alerting.lifecycle import OPEN_STATES, StoredAlert, episode_before
+from modelwatch.alerting.lifecycle import FOLDED, OPEN_STATES, StoredAlert, episode_before
 from modelwatch.alerting.message import format_window
 from modelwatch.alerting.store import history, window_rows
 from modelwatch.warehouse.tables import mw_alert, mw_slack_message
@@ -52,6 +52,9 @@ def record_post(conn: Connection, *, model: str, channel: str, answer: Mapping, 
 def status_line(row: StoredAlert, windows: int) -> str:
     window = format_window(row.window_start, row.window_end)
     name = row.base_title
+    if row.status == "resolved" and (row.summary or "").startswith(FOLDED):
+        return (f":arrow_heading_down: {name}: still alerting, now part of "
+                f"\"{row.summary.removeprefix(FOLDED)}\" (window {window})")
     if row.status == "resolved":
         return f":white_check_mark: {name}: resolved in window {window}"
     ack = f", acked by {row.acked_by}" if row.acked_by else ""
