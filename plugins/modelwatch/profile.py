@@ -94,6 +94,22 @@ class Profile:
     def windows(self) -> list[dict]:
         return self.data["windows"]
 
+    def volume_baseline(self, start: datetime, *, match_hour: bool = False
+                        ) -> tuple[list[int], str]:
+        """Row counts of the reference windows a window starting at ``start`` is compared with:
+        the same weekday (and start hour with ``match_hour``), else all of them; and what they
+        are, in words. A Saturday is compared with Saturdays, so weekly volume is not an alert."""
+        windows = self.windows
+        same_day = [w for w in windows if w["weekday"] == start.weekday()]
+        if match_hour:
+            same_hour = [w for w in same_day if w.get("hour") == start.hour]
+            if same_hour:
+                return ([int(w["rows"]) for w in same_hour],
+                        f"weekday {start:%A}, hour {start.hour:02d}")
+        if same_day:
+            return [int(w["rows"]) for w in same_day], f"weekday {start:%A}"
+        return [int(w["rows"]) for w in windows], "all reference windows (none on this weekday)"
+
     @property
     def has_sample(self) -> bool:
         """Whether a reference sample for exact KS was drawn (without reading it)."""

@@ -50,9 +50,9 @@ def seed_week(engine, cfg) -> None:
     for day in range(7):
         rows = []
         if day in (2, 4, 6):
-            rows.append(judge("data", "psi", "device_risk", 0.4, T))
+            rows.append(judge("data", "psi", "device_risk", 0.6, T))  # large: told at once
         if day in (0, 1):
-            rows.append(judge("model", "score_psi", "score", 0.4, T))
+            rows.append(judge("model", "score_psi", "score", 0.6, T))
         if day == 5:
             rows.append(judge("data", "null_rate_increase", "amount", 0.3, T))
         with engine.begin() as conn:

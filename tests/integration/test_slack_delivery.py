@@ -44,7 +44,7 @@ def run_id(day: int) -> str:
     return f"scheduled__{window(day).start.isoformat()}+00:00"
 
 
-def metrics(drift: dict[str, float], score: float = 0.3) -> list:
+def metrics(drift: dict[str, float], score: float = 0.6) -> list:
     """Every method × slice of four features (drifting ones at ``drift[feature]``), the score's
     PSI and an outcome warning (``log`` for the demo's product owner: stored, never sent)."""
     rows = [replace(judge("data", m, f, drift.get(f, 0.01) + i / 1000, T), slice=s)

@@ -27,6 +27,7 @@ window while the cause persists: it is what dedup keys on.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -54,6 +55,10 @@ _PER_SUBJECT = {"feature_drift", "data_quality", "score_drift", "model_behaviour
 # two causes (retrain vs a slice to look at), each one episode across the windows that show it.
 _PER_SLICE = {"realized_performance"}
 DRIFT_ONLY = {"feature_drift", "score_drift", "broad_drift"}
+# A lone crossing (one method, one slice) is logged unless its value is this many times its level
+LARGE_EFFECT = 2.0
+HELD = ("one method in one slice: logged, told once corroborated (another method or slice, or "
+        "the next window)")
 PERFORMANCE = {"performance", "realized_performance"}
 
 
@@ -159,6 +164,7 @@ class AlertGroup:
     owner: str
     channel: str
     members: tuple[Member, ...]
+    held_from: str | None = None  # the owner's severity, held back to ``log`` until corroborated
 
     @property
     def summary(self) -> str:
@@ -311,6 +317,22 @@ def absorbed_fingerprints(group: AlertGroup) -> set[str]:
     return out
 
 
+def _lone(family: str, members: list[Member]) -> bool:
+    """A drift group of a single crossing (one method, one slice) of modest size."""
+    if family not in DRIFT_ONLY or len(members) != 1:
+        return False
+    m = members[0]
+    if _is_trend(m.check):  # a change-point alarm is already evidence accumulated over windows
+        return False
+    return not (m.value is not None and m.threshold and m.value >= LARGE_EFFECT * m.threshold)
+
+
+def corroborated(group: AlertGroup, note: str) -> AlertGroup:
+    """The group with its owner's severity back (the crossing persisted)."""
+    return dataclasses.replace(group, severity=group.held_from or group.severity, held_from=None,
+                               evidence=(*(e for e in group.evidence if e != HELD), note))
+
+
 def performance_holds(cfg: MonitorConfig, metrics: Iterable[object]) -> str | None:
     """The performance rows that show the model still performs: whole-population estimated or
     realized performance measured in the run's findings, none of it crossing (None otherwise:
@@ -366,11 +388,16 @@ def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
             severity = "notify"
             evidence += (f"performance holds ({holds}): notified, not paged "
                          "(alerting.page_drift_when_performance_holds)",)
+        held_from = None
+        if _lone(family, group) and severity != "log":
+            held_from, severity = severity, "log"
+            evidence += (HELD,)
         groups.append(AlertGroup(
             fingerprint=fingerprint(cfg.model.name, layer, family, subject), model=cfg.model.name,
             layer=layer, family=family, subject=subject, severity=severity,
             title=_title(cfg, family, subject, group), evidence=evidence,
             owner=owner.team, channel=owner.slack_channel, members=tuple(group),
+            held_from=held_from,
         ))
     groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], LAYER_ORDER.get(g.layer, 9), g.title))
     return groups

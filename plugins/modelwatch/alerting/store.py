@@ -22,6 +22,7 @@ from modelwatch.alerting.grouping import (
     AlertGroup,
     GroupingPolicy,
     build_groups,
+    corroborated,
     owner_for,
 )
 from modelwatch.alerting.lifecycle import (
@@ -163,6 +164,11 @@ def record_window(conn: Connection, cfg: MonitorConfig, window_start: datetime,
                if row.layer != INCIDENT_LAYER}
     needed = {g.fingerprint for g in groups} | set(current) | open_before(conn, model, window_start)
     earlier = history(conn, model, needed, before=window_start)
+    # a lone crossing held back to log is told once it persists into a second window
+    groups = [corroborated(g, "persists: also in the previous window")
+              if g.held_from and any(r.window_end == window_start and r.is_open
+                                     for r in earlier.get(g.fingerprint, [])) else g
+              for g in groups]
 
     def owner_of(layer: str) -> tuple[str, str]:
         owner = owner_for(cfg, layer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from datetime import datetime
 
 from modelwatch.config.schema import MonitorConfig
@@ -11,11 +12,17 @@ from modelwatch.sampling import share_change_error
 from modelwatch.warehouse.window_stats import WindowStats
 
 
-def row_count_change(cfg: MonitorConfig, stats: WindowStats, profile: Profile) -> MetricRow:
-    """Relative change of the row count against the reference's rows per window (two-sided)."""
-    expected = profile.rows_per_window
+def row_count_change(cfg: MonitorConfig, stats: WindowStats, profile: Profile,
+                     window_start: datetime | None = None) -> MetricRow:
+    """Relative change of the row count (two-sided) against the median of the reference windows
+    of the same weekday (``Profile.volume_baseline``), so a quiet weekend is not a volume drop;
+    the reference's mean rows per window when it has no window list."""
+    counts, basis = (profile.volume_baseline(window_start) if window_start is not None
+                     and profile.data.get("windows") else ([], ""))
+    expected = statistics.median(counts) if counts else profile.rows_per_window
     change = abs(stats.rows / expected - 1.0) if expected else None
-    details = {"rows": stats.rows, "expected_rows": round(expected, 1)}
+    details = {"rows": stats.rows, "expected_rows": round(expected, 1),
+               "baseline": basis or "mean rows per reference window"}
     return judge("data", "row_count_change", None, change, cfg.thresholds.for_check(
         "row_count_change"), details)
 
@@ -58,7 +65,7 @@ def data_quality_checks(
     cfg: MonitorConfig, stats: WindowStats, profile: Profile, window_end: datetime
 ) -> list[MetricRow]:
     return [
-        row_count_change(cfg, stats, profile),
+        row_count_change(cfg, stats, profile, window_end - cfg.schedule.window),
         freshness_lag(cfg, stats, window_end),
         *null_rate_increase(cfg, stats, profile),
     ]

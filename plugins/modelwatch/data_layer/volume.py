@@ -16,15 +16,8 @@ CHECK = "volume_vs_weekday"
 
 
 def baseline(cfg: MonitorConfig, profile: Profile, start: datetime) -> tuple[list[int], str]:
-    windows = profile.windows
-    same_day = [w for w in windows if w["weekday"] == start.weekday()]
-    if cfg.schedule.window < timedelta(days=1) and cfg.data_layer.volume.match_hour:
-        same_hour = [w for w in same_day if w.get("hour") == start.hour]
-        if same_hour:
-            return [int(w["rows"]) for w in same_hour], f"weekday {start:%A}, hour {start.hour:02d}"
-    if same_day:
-        return [int(w["rows"]) for w in same_day], f"weekday {start:%A}"
-    return [int(w["rows"]) for w in windows], "all reference windows (none on this weekday)"
+    return profile.volume_baseline(start, match_hour=cfg.schedule.window < timedelta(days=1)
+                                   and cfg.data_layer.volume.match_hour)
 
 
 def volume_vs_weekday(cfg: MonitorConfig, profile: Profile, rows: int, start: datetime, end: datetime,

@@ -51,7 +51,7 @@ def test_quality_findings_on_many_features_are_one_pipeline_incident(demo_cfg) -
     rows += drift(features[0], methods=("psi",), slices=("all",))
     rows += drift(features[1], 0.15, "warn", methods=("psi",), slices=("all",))
     rows += [row("data", "row_count_change", None, 0.6, "alert", threshold=0.5)]
-    rows += [row("model", "score_psi", "score", 0.3, "alert")]
+    rows += [row("model", "score_psi", "score", 0.6, "alert")]  # large: needs no corroboration
     groups = build_groups(demo_cfg, rows)
     assert [(g.title, g.severity, g.channel) for g in groups] == [
         ("data pipeline degraded: 7 features and table checks "
@@ -160,3 +160,14 @@ def test_change_point_alarm_is_named_as_a_trend(demo_cfg) -> None:
     (group,) = build_groups(demo_cfg, rows)
     assert group.title == "feature drift: amount (trend alarm)"
     assert group.evidence == ("psi_cusum = 12 (warn; alert at 8)",)
+
+
+def test_a_lone_modest_crossing_is_logged_until_corroborated(demo_cfg) -> None:
+    lone = build_groups(demo_cfg, [row("data", "ks", "amount", 0.3, "alert")])
+    assert [(g.severity, g.held_from) for g in lone] == [("log", "page")]
+    assert "told once corroborated" in lone[0].summary
+    two_methods = build_groups(demo_cfg, [row("data", "ks", "amount", 0.3, "alert"),
+                                          row("data", "psi", "amount", 0.3, "alert")])
+    assert [g.severity for g in two_methods] == ["page"]  # methods agree
+    large = build_groups(demo_cfg, [row("data", "ks", "amount", 0.6, "alert")])
+    assert [g.severity for g in large] == ["page"]  # twice its level: no need to wait
