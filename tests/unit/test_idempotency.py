@@ -79,6 +79,8 @@ def test_alerts_route_to_layer_owner_with_severity_policy(demo_cfg) -> None:
          "status": "alert", "value": 0.5, "threshold": 0.25},
         {"layer": "model", "check_name": "score_psi", "feature": "score", "slice": "all",
          "status": "warn", "value": 0.15, "threshold": 0.25},
+        {"layer": "model", "check_name": "score_psi", "feature": "score", "slice": "region=EU",
+         "status": "warn", "value": 0.16, "threshold": 0.25},  # two slices agree: told
         {"layer": "outcome", "check_name": "auc_drop", "feature": None, "slice": "all",
          "status": "alert", "value": 0.1, "threshold": 0.05},
         {"layer": "data", "check_name": "psi", "feature": "channel", "slice": "all",

@@ -363,6 +363,7 @@ def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
     pipeline = (len(quality_features) >= policy.pipeline_quality_features
                 or (bool(quality_features) and mass))
     broad_drift = not pipeline and mass
+    drifting = {m.feature for m in data if m.feature and is_drift_check(m.check)}
     for m in members:
         family = classify(m.layer, m.check)
         subject = (m.feature or "") if family in _PER_SUBJECT else ""
@@ -375,6 +376,8 @@ def build_groups(cfg: MonitorConfig, metrics: Iterable[object],
                 family = "data_quality"
             elif broad_drift and _moves_with_drift(m.check):
                 family, subject = "broad_drift", ""
+            elif m.check in _DRIFT_LIKE and m.feature in drifting:
+                family = "feature_drift"  # beyond the range because the feature drifted
         keyed.setdefault((m.layer, family, subject), []).append(m)
 
     holds = None if cfg.alerting.page_drift_when_performance_holds else performance_holds(

@@ -171,3 +171,13 @@ def test_a_lone_modest_crossing_is_logged_until_corroborated(demo_cfg) -> None:
     assert [g.severity for g in two_methods] == ["page"]  # methods agree
     large = build_groups(demo_cfg, [row("data", "ks", "amount", 0.6, "alert")])
     assert [g.severity for g in large] == ["page"]  # twice its level: no need to wait
+
+
+def test_values_beyond_the_range_of_a_drifting_feature_join_its_drift_alert(demo_cfg) -> None:
+    rows = drift("device_risk", methods=("psi", "ks"), slices=("all",))
+    rows.append(row("data", "out_of_range_share", "device_risk", 0.3, "alert", threshold=0.15))
+    groups = build_groups(demo_cfg, rows)
+    assert [(g.family, len(g.members)) for g in groups] == [("feature_drift", 3)]
+    alone = build_groups(demo_cfg, [row("data", "out_of_range_share", "amount", 0.3, "alert",
+                                        threshold=0.15)])
+    assert [g.family for g in alone] == ["data_quality"]  # no drift: a value problem
