@@ -19,19 +19,11 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.engine import engine_for_url
 from modelwatch.warehouse.load import load_frame
 from modelwatch.window import Window
+from tests.monitors import small_monitor
 
 
 def _cfg() -> MonitorConfig:
-    owner = {"team": "t", "slack_channel": "#t"}
-    return MonitorConfig.model_validate({
-        "model": {"name": "m", "task": "binary"},
-        "owners": {layer: owner for layer in ("data", "model", "outcome", "infra")},
-        "warehouse": {"url_env": "MODELWATCH_WAREHOUSE_URL"},
-        "columns": {"prediction": None},
-        "features": [{"name": "x", "kind": "numeric"}],
-        "schedule": {"start_date": "2026-03-01"},
-        "reference": {"start": "2026-03-01T00:00:00", "end": "2026-03-08T00:00:00"},
-    })
+    return small_monitor([("x", "numeric")], datetime(2026, 3, 1), datetime(2026, 3, 8))
 
 
 def _frame() -> pd.DataFrame:

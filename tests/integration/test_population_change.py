@@ -23,6 +23,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.engine import engine_for_url
 from modelwatch.warehouse.load import load_frame
 from modelwatch.window import Window
+from tests.monitors import small_monitor
 
 START = datetime(2026, 3, 2)
 REFERENCE_DAYS = 7
@@ -33,18 +34,8 @@ FEATURES = [("is_member", "numeric"), ("country", "categorical"), ("income", "nu
 
 
 def _cfg() -> MonitorConfig:
-    owner = {"team": "t", "slack_channel": "#t"}
-    return MonitorConfig.model_validate({
-        "model": {"name": "m", "task": "binary"},
-        "owners": {layer: owner for layer in ("data", "model", "outcome", "infra")},
-        "warehouse": {"url_env": "MODELWATCH_WAREHOUSE_URL"},
-        "columns": {"prediction": None},
-        "features": [{"name": n, "kind": k} for n, k in FEATURES],
-        "schedule": {"start_date": START.date().isoformat()},
-        "reference": {"start": START.isoformat(), "end": WINDOW.start.isoformat()},
-        "outcome": {"enabled": False},
-        "data_layer": {"great_expectations": {"enabled": False}},
-    })
+    return small_monitor(FEATURES, START, WINDOW.start, outcome={"enabled": False},
+                         data_layer={"great_expectations": {"enabled": False}})
 
 
 def _day(rng, day: int, *, shifted: bool, filled: bool = False) -> pd.DataFrame:

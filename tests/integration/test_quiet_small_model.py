@@ -20,6 +20,7 @@ from modelwatch.warehouse.engine import engine_for_url
 from modelwatch.warehouse.load import load_frame
 from modelwatch.warehouse.tables import mw_alert, mw_decision
 from modelwatch.window import Window
+from tests.monitors import small_monitor
 
 START = datetime(2026, 2, 2)  # a Monday
 REFERENCE_DAYS, MONITORED_DAYS = 28, 28
@@ -27,22 +28,11 @@ ROWS = 300
 
 
 def _cfg() -> MonitorConfig:
-    owner = {"team": "t", "slack_channel": "#t"}
-    return MonitorConfig.model_validate({
-        "model": {"name": "small", "task": "binary"},
-        "owners": {layer: owner for layer in ("data", "model", "outcome", "infra")},
-        "warehouse": {"url_env": "MODELWATCH_WAREHOUSE_URL"},
-        "columns": {"prediction": None},
-        "features": [{"name": "amount", "kind": "numeric"}, {"name": "age", "kind": "numeric"},
-                     {"name": "visits", "kind": "numeric"},
-                     {"name": "channel", "kind": "categorical"}],
-        "schedule": {"start_date": START.date().isoformat()},
-        "reference": {"start": START.isoformat(),
-                      "end": (START + timedelta(days=REFERENCE_DAYS)).isoformat()},
-        "labels": {"delay": "3d"},
-        "data_layer": {"great_expectations": {"enabled": False}},
-        "shadow": {"enabled": False},
-    })
+    return small_monitor(
+        [("amount", "numeric"), ("age", "numeric"), ("visits", "numeric"),
+         ("channel", "categorical")], START, START + timedelta(days=REFERENCE_DAYS),
+        name="small", labels={"delay": "3d"}, shadow={"enabled": False},
+        data_layer={"great_expectations": {"enabled": False}})
 
 
 def _tables(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -20,6 +20,7 @@ from modelwatch.config.schema import MonitorConfig
 from modelwatch.warehouse.engine import engine_for_url
 from modelwatch.warehouse.load import load_frame
 from modelwatch.window import Window
+from tests.monitors import small_monitor
 
 START = datetime(2026, 3, 2)  # a Monday
 REFERENCE_DAYS, QUIET_DAYS = 7, 14
@@ -29,19 +30,9 @@ SIZE_CHECKS = ("null_rate_increase", "mean_confidence_change", "high_confidence_
 
 
 def _cfg() -> MonitorConfig:
-    owner = {"team": "t", "slack_channel": "#t"}
-    return MonitorConfig.model_validate({
-        "model": {"name": "m", "task": "binary"},
-        "owners": {layer: owner for layer in ("data", "model", "outcome", "infra")},
-        "warehouse": {"url_env": "MODELWATCH_WAREHOUSE_URL"},
-        "columns": {"prediction": None},
-        "features": [{"name": "x", "kind": "numeric"}, {"name": "visits", "kind": "numeric"}],
-        "schedule": {"start_date": START.date().isoformat()},
-        "reference": {"start": START.isoformat(),
-                      "end": (START + timedelta(days=REFERENCE_DAYS)).isoformat()},
-        "outcome": {"enabled": False},
-        "data_layer": {"great_expectations": {"enabled": False}},
-    })
+    return small_monitor([("x", "numeric"), ("visits", "numeric")], START,
+                         START + timedelta(days=REFERENCE_DAYS), outcome={"enabled": False},
+                         data_layer={"great_expectations": {"enabled": False}})
 
 
 def _day(rng: np.random.Generator, day: int, n: int, changed: bool) -> pd.DataFrame:
