@@ -241,9 +241,11 @@ def _drift_phrase(members: list[Member]) -> str:
     return ", ".join(parts)
 
 
-# Values beyond the reference's range: what a shifted population does too, so no evidence of a
-# broken pipeline on its own (nulls, silent defaults, skew, schema and GX findings are).
-_DRIFT_LIKE = frozenset({"out_of_range_share"})
+# Values beyond the reference's range (modelwatch's check, or the GX range expectation built from
+# the same reference): what a shifted population does too, so no evidence of a broken pipeline on
+# its own (nulls, silent defaults, skew, schema and the other GX findings are). With the feature's
+# drift they are one cause: one fingerprint whichever of them crosses in a window.
+_DRIFT_LIKE = frozenset({"out_of_range_share", "expect_column_values_to_be_between"})
 
 
 def _moves_with_drift(check: str) -> bool:
