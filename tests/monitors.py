@@ -25,3 +25,18 @@ def small_monitor(features: list[tuple[str, str]], reference_start: datetime,
         "reference": {"start": reference_start.isoformat(), "end": reference_end.isoformat()},
         **extra,
     })
+
+
+def fresh_warehouse(url: str, monkeypatch):
+    """The warehouse at ``url`` as ``MODELWATCH_WAREHOUSE_URL``, without the predictions table and
+    what modelwatch stored from an earlier run of the test (profiles, metrics, staged rows)."""
+    import sqlalchemy as sa
+
+    from modelwatch.warehouse.engine import engine_for_url
+
+    monkeypatch.setenv("MODELWATCH_WAREHOUSE_URL", url)
+    engine = engine_for_url(url)
+    with engine.begin() as conn:
+        for table in ("predictions", "mw_reference_profile", "mw_metric", "mw_metric_staged"):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+    return engine

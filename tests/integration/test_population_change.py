@@ -16,14 +16,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from modelwatch.alerting.grouping import build_groups
 from modelwatch.config.schema import MonitorConfig
-from modelwatch.warehouse.engine import engine_for_url
 from modelwatch.warehouse.load import load_frame
 from modelwatch.window import Window
-from tests.monitors import small_monitor
+from tests.monitors import fresh_warehouse, small_monitor
 
 START = datetime(2026, 3, 2)
 REFERENCE_DAYS = 7
@@ -58,12 +56,7 @@ def _day(rng, day: int, *, shifted: bool, filled: bool = False) -> pd.DataFrame:
 def _window_rows(url: str, monkeypatch, *, filled: bool = False) -> list:
     from modelwatch.runner import step_data_layer, step_profile, step_window_checks
 
-    monkeypatch.setenv("MODELWATCH_WAREHOUSE_URL", url)
-    engine = engine_for_url(url)
-    with engine.begin() as conn:
-        for table in ("predictions", "mw_reference_profile", "mw_data_reference", "mw_metric",
-                      "mw_metric_staged"):
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+    engine = fresh_warehouse(url, monkeypatch)
     rng = np.random.default_rng(11)
     days = [_day(rng, d, shifted=False) for d in range(REFERENCE_DAYS)]
     if filled:  # the same population, its unknowns filled with 0

@@ -14,13 +14,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from modelwatch.config.schema import MonitorConfig
-from modelwatch.warehouse.engine import engine_for_url
 from modelwatch.warehouse.load import load_frame
 from modelwatch.window import Window
-from tests.monitors import small_monitor
+from tests.monitors import fresh_warehouse, small_monitor
 
 START = datetime(2026, 3, 2)  # a Monday
 REFERENCE_DAYS, QUIET_DAYS = 7, 14
@@ -54,12 +52,7 @@ def _flags(url: str, monkeypatch, n: int) -> tuple[int, int, dict[str, str]]:
     """(flagged quiet rows, quiet rows over the constant level alone, statuses on the change day)."""
     from modelwatch.runner import step_data_layer, step_profile, step_window_checks
 
-    monkeypatch.setenv("MODELWATCH_WAREHOUSE_URL", url)
-    engine = engine_for_url(url)
-    with engine.begin() as conn:
-        for table in ("predictions", "mw_reference_profile", "mw_data_reference", "mw_metric",
-                      "mw_metric_staged"):
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+    engine = fresh_warehouse(url, monkeypatch)
     rng = np.random.default_rng(n)
     load_frame(engine, "predictions", pd.concat(
         [_day(rng, d, n, changed=d == CHANGE_DAY) for d in range(CHANGE_DAY + 1)]))
